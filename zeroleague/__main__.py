@@ -1,0 +1,3 @@
+from zeroleague.cli import main
+
+raise SystemExit(main())
