@@ -62,7 +62,8 @@ def _load_providers() -> None:
                 raise
 
 
-def _convert(v: str) -> Any:
+def convert_value(v: str) -> Any:
+    """A spec/CLI value as bool, int or float where it parses as one, else the string."""
     low = v.lower()
     if low in ("true", "false"):
         return low == "true"
@@ -91,11 +92,11 @@ def parse_spec(spec: str) -> tuple[str, list[Any], dict[str, Any]]:
                 k, _, v = part.partition("=")
                 if not k.isidentifier() or k in kwargs:
                     raise ValueError(f"bad or repeated parameter {k!r} in agent spec {spec!r}")
-                kwargs[k] = _convert(v)
+                kwargs[k] = convert_value(v)
             elif kwargs:
                 raise ValueError(f"positional value {part!r} after keyword parameters in agent spec {spec!r}")
             else:
-                args.append(_convert(part))
+                args.append(convert_value(part))
     return name, args, kwargs
 
 

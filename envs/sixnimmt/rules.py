@@ -1,4 +1,5 @@
-"""6 nimmt! card rules shared by the engine, the solver and the bots (normative text: shared/rules/sixnimmt.md).
+"""6 nimmt! card rules shared by the engine, the solver and the bots
+(normative text: shared/rules/sixnimmt.md).
 
 Numba-compiled scalar helpers; callable from Python and from other numba functions.
 """
@@ -58,4 +59,27 @@ def target_row(row_last: np.ndarray, card: int) -> int:
         if last < card and last > best_last:
             best = r
             best_last = last
+    return best
+
+
+@nb.njit(cache=True)
+def row_bullheads(row: np.ndarray, length: int) -> int:
+    """Bullheads of the first ``length`` cards of ``row``."""
+    total = 0
+    for k in range(length):
+        total += bullheads(row[k])
+    return total
+
+
+@nb.njit(cache=True)
+def cheapest_row(rows: np.ndarray, row_len: np.ndarray) -> int:
+    """The row with the fewest bullheads, ties -> lowest row index (``rows`` int[4, 5], ``row_len`` int[4]).
+    This is the ``row_choice="auto"`` rule and the heuristic bots' row chooser."""
+    best = 0
+    best_b = row_bullheads(rows[0], row_len[0])
+    for r in range(1, rows.shape[0]):
+        b = row_bullheads(rows[r], row_len[r])
+        if b < best_b:
+            best = r
+            best_b = b
     return best

@@ -1,0 +1,28 @@
+"""AlphaZero: batched PUCT search (``mcts``), policy/value networks (``network``), checkpoints
+(``checkpoint``), the search agent (``agent``: specs ``az:PATH`` and ``az_uniform``), self-play (``selfplay``)
+and the synchronous training loop (``train``). Public names are imported lazily, so ``import
+agents.alphazero`` does not load torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "MCTS": "mcts", "MCTSConfig": "mcts", "SearchResult": "mcts", "Tree": "mcts", "choose_actions": "mcts",
+    "uniform_evaluate": "mcts", "check_tree": "mcts",
+    "NetConfig": "network", "build_network": "network", "pad_planes": "network", "unpad_policy": "network",
+    "Checkpoint": "checkpoint", "CheckpointError": "checkpoint", "load_checkpoint": "checkpoint",
+    "save_checkpoint": "checkpoint",
+    "AlphaZeroAgent": "agent",
+    "SelfPlayAgent": "selfplay", "SelfPlayData": "selfplay", "self_play": "selfplay",
+    "TrainConfig": "train", "train": "train",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"agents.alphazero.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'agents.alphazero' has no attribute {name!r}")

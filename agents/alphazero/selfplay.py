@@ -1,0 +1,130 @@
+"""AlphaZero self-play through the match harness: one ``SelfPlayAgent`` sits in both seats of
+``leagues.harness.play_match``, searches every decision in self-play mode (root Dirichlet noise), records the
+observation and the root visit distribution of each decision, and turns each finished game into training
+samples whose value target is the final outcome for the player who was to move (+1 win, -1 loss, 0 draw; a
+resignation is a loss for the resigner).
+
+Moves: sampled from the visit counts with ``MCTSConfig.temperature`` for a game's first ``temperature_moves``
+decisions, the most visited afterwards. Resignation: when the root value is below ``-resign_threshold``; a
+``no_resign_frac`` share of the games (chosen per game from the seed) never resign, and in those the agent
+counts the decisions where it *would* have resigned, so the false-resignation rate (would-be resigner went on
+to win or draw) can be watched. The subtree of the played move is kept and searched on at the game's next
+decision (the agent plays both seats, so the next state is exactly that child). Random draws come from one
+stream seeded by ``seed`` in batch order, so a run is reproducible for fixed ``parallel``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.alphazero.mcts import MCTS, Evaluate, MCTSConfig, Tree, choose_actions
+from agents.base import RESIGN, BaseAgent, DecisionBatch
+from envs.core import BatchedGame
+
+
+@dataclass
+class SelfPlayData:
+    """Training samples: ``obs`` float32[N, *obs_shape], ``policy`` float32[N, A] (visit distributions),
+    ``value`` float32[N] (outcome for the player to move), plus per-run counts."""
+
+    obs: np.ndarray
+    policy: np.ndarray
+    value: np.ndarray
+    games: int
+    resigned: int
+    no_resign_games: int
+    would_resign: int
+    false_resign: int
+
+    def save(self, path) -> None:
+        np.savez_compressed(path, obs=self.obs, policy=self.policy, value=self.value)
+
+
+class SelfPlayAgent(BaseAgent):
+    """Both seats of a self-play match (module docstring)."""
+
+    needs_states = True
+
+    def __init__(self, game: BatchedGame, evaluate: Evaluate, config: MCTSConfig, *, seed: int,
+                 temperature_moves: int = 15, resign_threshold: float | None = None,
+                 no_resign_frac: float = 0.1):
+        if not 0.0 <= no_resign_frac <= 1.0:
+            raise ValueError(f"no_resign_frac must be in [0, 1], got {no_resign_frac!r}")
+        self.game, self.config, self.name = game, config, "selfplay"
+        self.mcts = MCTS(game, evaluate, config)
+        self.rng = np.random.default_rng(seed)
+        self.seed, self.temperature_moves = seed, temperature_moves
+        self.resign_threshold, self.no_resign_frac = resign_threshold, no_resign_frac
+        self.samples: dict[int, list[tuple[np.ndarray, np.ndarray, int]]] = {}
+        self.kept: dict[int, Tree] = {}
+        self.would_resign: dict[int, set[int]] = {}
+
+    def may_resign(self, game_id: int) -> bool:
+        """Whether game ``game_id`` allows resignation (a seeded per-game draw, ``1 - no_resign_frac`` of
+        them)."""
+        if self.resign_threshold is None:
+            return False
+        u = np.random.default_rng([self.seed, 0x5E5, int(game_id)]).random()
+        return bool(u >= self.no_resign_frac)
+
+    def reset(self, game_ids: np.ndarray) -> None:
+        for g in np.asarray(game_ids).tolist():
+            self.samples[int(g)] = []
+            self.kept.pop(int(g), None)
+            self.would_resign[int(g)] = set()
+
+    def act(self, batch: DecisionBatch) -> np.ndarray:
+        ids = [int(g) for g in np.asarray(batch.game_ids)]
+        reuse = [self.kept.pop(g, None) for g in ids]
+        result = self.mcts.search(batch.states, self.rng, self_play=True, reuse=reuse)
+        obs = batch.observations
+        moves = np.array([len(self.samples[g]) for g in ids])
+        greedy = choose_actions(result.visits, 0.0)
+        sampled = choose_actions(result.visits, self.config.temperature, self.rng) \
+            if self.config.temperature > 0 else greedy
+        actions = np.where(moves < self.temperature_moves, sampled, greedy)
+        for row, g in enumerate(ids):
+            self.samples[g].append((obs[row].copy(), result.policy[row], int(batch.players[row])))
+            losing = self.resign_threshold is not None and result.root_value[row] < -self.resign_threshold
+            if losing and self.may_resign(g):
+                actions[row] = RESIGN
+                continue
+            if losing:
+                self.would_resign[g].add(int(batch.players[row]))
+            sub = result.tree.subtree(row, int(actions[row]))
+            if sub is not None:
+                self.kept[g] = sub
+        return actions
+
+
+def self_play(game: BatchedGame, evaluate: Evaluate, config: MCTSConfig, num_games: int, seed: int, *,
+              parallel: int = 64, temperature_moves: int = 15, resign_threshold: float | None = None,
+              no_resign_frac: float = 0.1) -> SelfPlayData:
+    """Play ``num_games`` self-play games (``parallel`` at once) through the harness and return their
+    samples."""
+    from leagues.harness import play_match
+
+    agent = SelfPlayAgent(game, evaluate, config, seed=seed, temperature_moves=temperature_moves,
+                          resign_threshold=resign_threshold, no_resign_frac=no_resign_frac)
+    obs, pol, val = [], [], []
+    counts = {"resigned": 0, "no_resign_games": 0, "would_resign": 0, "false_resign": 0}
+
+    def collect(rec) -> None:
+        winner = rec.seat_a if rec.result > 0 else (1 - rec.seat_a if rec.result < 0 else -1)
+        for o, p, player in agent.samples.pop(rec.index):
+            obs.append(o)
+            pol.append(p)
+            val.append(0.0 if winner < 0 else (1.0 if player == winner else -1.0))
+        counts["resigned"] += rec.resigned is not None
+        if agent.resign_threshold is not None and not agent.may_resign(rec.index):
+            counts["no_resign_games"] += 1
+            for seat in agent.would_resign.pop(rec.index, set()):
+                counts["would_resign"] += 1
+                counts["false_resign"] += winner < 0 or seat == winner  # it would not have lost
+        agent.kept.pop(rec.index, None)
+
+    play_match(game, agent, agent, num_games=num_games, seed=seed, max_parallel=parallel, on_game=collect)
+    return SelfPlayData(obs=np.stack(obs).astype(np.float32), policy=np.stack(pol).astype(np.float32),
+                        value=np.asarray(val, np.float32), games=num_games, **counts)

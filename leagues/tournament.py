@@ -1,0 +1,304 @@
+"""Tournaments from a TOML file: round robin or gauntlet, resumable, rated, tabulated and plotted.
+
+A file holds one tournament (its keys at top level) or several (``[[tournament]]`` tables)::
+
+    name = "sixnimmt_heuristics"       # the key under which its games are stored
+    env = "sixnimmt_v0"                # a registered id, or "package.module:factory" returning a BatchedGame
+    env_kwargs = {}                    # keyword arguments of the env
+    format = "round_robin"             # or "gauntlet": each of `challengers` plays every other agent
+    challengers = []                   # gauntlet only: agent specs (must be listed in agents)
+    games_per_pairing = 200            # seats alternate: agent_a is seat 0 in even-numbered games
+    seed = 0                           # game i of every pairing is dealt from (seed, i): common deals
+    max_parallel = 256                 # games in lockstep
+    db = "results/tournaments.sqlite"  # the SQLite results store (shared by tournaments of different names)
+    out = "results/<name>"             # tables and plots
+    anchor = "random"                  # rated 0 (if playing)
+    bootstrap = 1000                   # resamples for the 95% intervals
+    sgf = false                        # Go: write every game as SGF under out/sgf/<pairing>/
+
+    [[agents]]
+    spec = "random"
+    [[agents]]
+    spec = "gnugo:level=1"
+    optional = true                    # skipped with a message if it cannot be built (e.g. GNU Go missing)
+
+Running: each pairing's games not yet in the store are played through ``leagues.harness.play_match``; every
+finished game is committed at once (one transaction), so a killed run resumed with the same file plays only
+the missing games and ends with exactly ``games_per_pairing`` per pairing. Ratings use the stored games of the
+planned pairings with index < ``games_per_pairing``.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import re
+import tomllib
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import envs
+from agents.registry import make_agent
+from envs.core import BatchedGame
+from leagues.harness import play_match
+from leagues.ratings import Ratings, fit_ratings, outcomes_from_records
+from leagues.store import ResultStore, pairing_key
+
+
+@dataclass(frozen=True)
+class AgentEntry:
+    spec: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class TournamentConfig:
+    """One tournament (see the module docstring for the meaning of each field)."""
+
+    name: str
+    env: str
+    agents: tuple[AgentEntry, ...]
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    format: str = "round_robin"
+    challengers: tuple[str, ...] = ()
+    games_per_pairing: int = 100
+    seed: int = 0
+    max_parallel: int = 256
+    db: str = "results/tournaments.sqlite"
+    out: str = ""
+    anchor: str = "random"
+    bootstrap: int = 1000
+    sgf: bool = False
+
+    def __post_init__(self):
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
+            raise ValueError(f"tournament name must be letters, digits, '_', '-' or '.', got {self.name!r}")
+        if self.format not in ("round_robin", "gauntlet"):
+            raise ValueError(
+                f"tournament {self.name!r}: format must be 'round_robin' or 'gauntlet', got {self.format!r}"
+            )
+        specs = [a.spec for a in self.agents]
+        if len(set(specs)) != len(specs):
+            raise ValueError(f"tournament {self.name!r}: agent specs listed twice in {specs}")
+        missing = [c for c in self.challengers if c not in specs]
+        if missing:
+            raise ValueError(f"tournament {self.name!r}: challengers {missing} are not among its agents")
+        if self.format == "gauntlet" and not self.challengers:
+            raise ValueError(f"tournament {self.name!r}: a gauntlet needs challengers")
+        for key in ("games_per_pairing", "max_parallel"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"tournament {self.name!r}: {key} must be >= 1, got {getattr(self, key)}")
+        if not self.out:
+            object.__setattr__(self, "out", f"results/{self.name}")
+
+    def identity(self) -> dict[str, Any]:
+        """What decides the games' deals and seats: bound to the name in the store."""
+        return {"env": self.env, "env_kwargs": self.env_kwargs, "seed": self.seed}
+
+
+def _parse_one(table: dict[str, Any], where: str) -> TournamentConfig:
+    known = {f.name for f in fields(TournamentConfig)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {unknown}; known keys: {sorted(known)}")
+    for key in ("name", "env", "agents"):
+        if key not in table:
+            raise ValueError(f"{where}: missing key {key!r}")
+    agents = []
+    for a in table["agents"]:
+        if isinstance(a, str):
+            a = {"spec": a}
+        if not isinstance(a, dict) or set(a) - {"spec", "optional"} or "spec" not in a:
+            raise ValueError(
+                f"{where}: each agent is a spec string or a table with 'spec' [and 'optional'], got {a!r}"
+            )
+        agents.append(AgentEntry(str(a["spec"]), bool(a.get("optional", False))))
+    return TournamentConfig(
+        **{**table, "agents": tuple(agents), "challengers": tuple(table.get("challengers", ()))}
+    )
+
+
+def load_config(path: str | Path) -> list[TournamentConfig]:
+    """The tournaments of the TOML file ``path`` (one at top level, or a ``[[tournament]]`` list)."""
+    with open(path, "rb") as f:
+        data = tomllib.load(f)
+    if "tournament" in data:
+        if set(data) != {"tournament"}:
+            raise ValueError(f"{path}: with [[tournament]] tables no other top-level keys are allowed")
+        return [_parse_one(t, f"{path} [[tournament]] #{k + 1}") for k, t in enumerate(data["tournament"])]
+    return [_parse_one(data, str(path))]
+
+
+def make_env_game(env: str, env_kwargs: dict[str, Any] | None = None) -> BatchedGame:
+    """The batched game of a registered env id, or of ``"package.module:factory"`` called with the kwargs."""
+    kwargs = env_kwargs or {}
+    if ":" in env:
+        module, _, attr = env.partition(":")
+        return getattr(importlib.import_module(module), attr)(**kwargs)
+    return envs.make_game(env, **kwargs)
+
+
+def agent_seed(seed: int, spec: str) -> int:
+    """The seed an agent is built with: from the tournament seed and the agent's spec (stable across runs)."""
+    return int(np.random.SeedSequence([seed, zlib.crc32(spec.encode())]).generate_state(1)[0] >> 2)
+
+
+def pairings(cfg: TournamentConfig, available: list[str]) -> list[tuple[str, str]]:
+    """(agent_a, agent_b) pairs to play among the ``available`` specs, in config order."""
+    if cfg.format == "round_robin":
+        return [(a, b) for i, a in enumerate(available) for b in available[i + 1 :]]
+    return [
+        (c, o)
+        for c in cfg.challengers
+        if c in available
+        for o in available
+        if o != c and not (o in cfg.challengers and cfg.challengers.index(o) < cfg.challengers.index(c))
+    ]
+
+
+@dataclass
+class TournamentResult:
+    config: TournamentConfig
+    ratings: Ratings | None
+    table_path: Path | None
+    plot_paths: list[Path]
+    skipped_agents: list[str]
+    games_played: int
+
+
+def run_tournament(
+    cfg: TournamentConfig,
+    *,
+    device: str | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> TournamentResult:
+    """Play (or resume) ``cfg``, rate, and write ``ratings.md``/``.csv``, ``pairings.csv`` and the plots."""
+    from tqdm import tqdm
+
+    game = make_env_game(cfg.env, cfg.env_kwargs)
+    agents, skipped = {}, []
+    try:
+        for entry in cfg.agents:
+            try:
+                agents[entry.spec] = make_agent(
+                    entry.spec, game, seed=agent_seed(cfg.seed, entry.spec), device=device
+                )
+            except Exception as e:
+                if not entry.optional:
+                    raise
+                skipped.append(entry.spec)
+                log(f"[{cfg.name}] skipping optional agent {entry.spec!r}: {type(e).__name__}: {e}")
+        plan = pairings(cfg, list(agents))
+        out = Path(cfg.out)
+        if not plan:
+            log(f"[{cfg.name}] nothing to play: fewer than two agents available ({list(agents)})")
+            return TournamentResult(cfg, None, None, [], skipped, 0)
+        n = cfg.games_per_pairing
+        played = 0
+        with ResultStore(cfg.db) as store:
+            store.register_tournament(cfg.name, cfg.identity())
+            todo = {p: sorted(set(range(n)) - store.stored_indices(cfg.name, pairing_key(*p))) for p in plan}
+            total = len(plan) * n
+            bar = tqdm(
+                total=total,
+                initial=total - sum(len(t) for t in todo.values()),
+                desc=cfg.name,
+                unit="game",
+                disable=not progress,
+            )
+            for (a, b), indices in todo.items():
+                if not indices:
+                    continue
+                key = pairing_key(a, b)
+                bar.set_postfix_str(key)
+
+                def commit(rec, key=key):
+                    store.add_game(cfg.name, key, game.env_id, rec)
+                    bar.update(1)
+
+                sgf_dir = out / "sgf" / re.sub(r"[^A-Za-z0-9_.=-]+", "_", key) if cfg.sgf else None
+                played += len(
+                    play_match(
+                        game,
+                        agents[a],
+                        agents[b],
+                        n,
+                        cfg.seed,
+                        max_parallel=cfg.max_parallel,
+                        indices=indices,
+                        on_game=commit,
+                        sgf_dir=sgf_dir,
+                    ).records
+                )
+            bar.close()
+            records = [r for p in plan for r in store.games(cfg.name, pairing_key(*p)) if r.index < n]
+            summary = [
+                s
+                for s in store.pairing_summary(cfg.name, below=n)
+                if s["pairing"] in {pairing_key(*p) for p in plan}
+            ]
+        ratings = fit_ratings(
+            outcomes_from_records(records),
+            players=list(agents),
+            anchor=cfg.anchor,
+            bootstrap=cfg.bootstrap,
+            seed=cfg.seed,
+        )
+        table, plots = _write_outputs(cfg, game, ratings, summary, out)
+        return TournamentResult(cfg, ratings, table, plots, skipped, played)
+    finally:
+        for agent in agents.values():
+            agent.close()
+
+
+def _write_outputs(
+    cfg: TournamentConfig, game: BatchedGame, ratings: Ratings, summary: list[dict], out: Path
+):
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"# Tournament `{cfg.name}`",
+        "",
+        f"{game.env_id} {cfg.env_kwargs or ''}, {cfg.format.replace('_', ' ')}, "
+        f"{cfg.games_per_pairing} games per pairing (seats alternate), seed {cfg.seed}.",
+        "",
+        ratings.to_markdown(),
+        "## Pairings",
+        "",
+        "| agent_a | agent_b | games | +a | = | -a | a's score | moves/game | s/game a | s/game b |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in summary:
+        rate = (s["wins"] + s["draws"] / 2) / s["games"]
+        lines.append(
+            f"| `{s['agent_a']}` | `{s['agent_b']}` | {s['games']} | {s['wins']} | {s['draws']} | "
+            f"{s['losses']} | {rate:.3f} | {s['moves']:.1f} | {s['time_a']:.2e} | {s['time_b']:.2e} |"
+        )
+    table = out / "ratings.md"
+    table.write_text("\n".join(lines) + "\n")
+    ratings.write_csv(out / "ratings.csv")
+    with open(out / "pairings.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(summary[0]))
+        w.writeheader()
+        w.writerows(summary)
+    plots = ratings.plot(out, title=f"{cfg.name} ({game.env_id})")
+    return table, plots
+
+
+def with_overrides(
+    cfg: TournamentConfig, *, games: int | None = None, db: str | None = None, out_root: str | None = None
+) -> TournamentConfig:
+    """``cfg`` with the command line's overrides: games per pairing, the database, and ``out_root/<name>``."""
+    changes: dict[str, Any] = {}
+    if games is not None:
+        changes["games_per_pairing"] = games
+    if db is not None:
+        changes["db"] = db
+    if out_root is not None:
+        changes["out"] = str(Path(out_root) / cfg.name)
+    return replace(cfg, **changes)

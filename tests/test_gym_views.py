@@ -1,0 +1,226 @@
+"""SingleAgentView: Gymnasium conformance, reward attribution in either seat, masking, seeding, mixtures."""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from agents.base import RESIGN, BaseAgent, DecisionBatch
+from envs.core import IllegalActionError
+from envs.gym_views import GYM_IDS, SingleAgentView, register_gym_envs
+from tests.toygames import HighCardGame, NimGame
+
+
+class _LegalizeSamples(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
+    """For ``check_env`` only: it steps with ``action_space.sample()`` drawn before it resets (so the action
+    is often illegal in 6 nimmt!, where only the 10 cards in hand are legal); this maps an illegal action to a
+    legal one (deterministically) so that the API checks run. The raw view's refusal is tested separately
+    below."""
+
+    def __init__(self, env: gymnasium.Env):
+        gymnasium.utils.RecordConstructorArgs.__init__(self)
+        gymnasium.Wrapper.__init__(self, env)
+
+    def step(self, action):
+        legal = np.flatnonzero(self.env.unwrapped.action_masks())
+        if action not in legal:
+            action = legal[int(action) % len(legal)]
+        return self.env.step(action)
+
+
+def _play_random(env: SingleAgentView, rng: np.random.Generator) -> tuple[float, dict]:
+    """One episode with uniformly random legal learner moves; the sum of rewards and the last info."""
+    env.reset()
+    total, done, info = 0.0, False, {}
+    while not done:
+        _, r, term, trunc, info = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
+        total += r
+        done = term or trunc
+    return total, info
+
+
+@pytest.mark.parametrize("gym_id", sorted(GYM_IDS))
+def test_check_env_registered(gym_id):
+    register_gym_envs()
+    kwargs = {"max_moves": 40} if gym_id == "zeroleague/Go19x19-v0" else {}
+    env = gymnasium.make(gym_id, **kwargs)
+    check_env(_LegalizeSamples(env.unwrapped), skip_render_check=True)
+    env.close()
+
+
+@pytest.mark.parametrize("gym_id", ["zeroleague/SixNimmt-v0", "zeroleague/Go9x9-v0"])
+def test_registered_kwargs_pass_through(gym_id):
+    register_gym_envs()
+    register_gym_envs()  # idempotent
+    env = gymnasium.make(gym_id, opponent="highest" if "Six" in gym_id else "random", learner_seat=1)
+    view = env.unwrapped
+    env_id, defaults = GYM_IDS[gym_id]
+    assert view.env_id == env_id and view.env_kwargs == defaults
+    obs, info = env.reset(seed=3)
+    assert info["learner_seat"] == 1 and obs.shape == view.game.obs_shape
+    assert info["opponent"] == ("highest" if "Six" in gym_id else "random")
+    mask = env.unwrapped.action_masks()
+    assert mask.dtype == bool and mask.shape == (view.game.num_actions,)
+    # MaskablePPO reads masks through get_wrapper_attr on the gymnasium.make wrappers
+    assert np.array_equal(env.get_wrapper_attr("action_masks")(), mask)
+
+
+def test_check_env_toy_games():
+    for game in (NimGame(min_pile=5), HighCardGame()):
+        check_env(_LegalizeSamples(SingleAgentView(game, opponent="toy_random")), skip_render_check=True)
+
+
+@pytest.mark.parametrize("seat", [0, 1])
+def test_forced_win_pays_learner_in_either_seat(seat):
+    # Nim, take 1..3, last stone wins: the player to move wins iff pile % 4 != 0. Seat 0 faces pile 9 (a win
+    # for the mover); seat 1 moves after the opponent from pile 8 (every opponent move leaves a winning pile).
+    game = NimGame(min_pile=9 - seat, max_pile=9 - seat)
+    for opponent in ("toy_random", "toy_nim_optimal"):
+        env = SingleAgentView(game, opponent=opponent, learner_seat=seat)
+        obs, info = env.reset(seed=seat)
+        assert info["learner_seat"] == seat
+        rewards, done = [], False
+        while not done:
+            pile = int(np.argmax(obs))
+            obs, r, term, trunc, info = env.step(int(game.winning_action(np.array([pile]))[0]))
+            rewards.append(r)
+            done = term or trunc
+        assert term and not trunc
+        assert rewards[-1] == 1.0 and sum(rewards) == 1.0 and all(r == 0 for r in rewards[:-1])
+        assert env.game.returns(env._state)[0, seat] == 1.0
+
+
+@pytest.mark.parametrize("seat", [0, 1])
+def test_forced_loss_charges_learner_in_either_seat(seat):
+    # The mirror image: the learner faces a lost pile and the opponent plays perfectly.
+    game = NimGame(min_pile=8 + seat, max_pile=8 + seat)
+    env = SingleAgentView(game, opponent="toy_nim_optimal", learner_seat=seat)
+    env.reset(seed=0)
+    total, done = 0.0, False
+    while not done:
+        _, r, term, trunc, _ = env.step(0)
+        total += r
+        done = term or trunc
+    assert total == -1.0 and env.game.returns(env._state)[0, 1 - seat] == 1.0
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: HighCardGame(deck=8, hand=3), lambda: "sixnimmt_v0", lambda: "sixnimmt_tactical_v0"]
+)
+def test_rewards_sum_to_learner_return(make):
+    # Rewards arrive mid-game here (every trick / every taken row); their sum is the learner seat's engine
+    # return, whichever seat it plays, and the opponent's gains never show up as the learner's reward.
+    env = SingleAgentView(make(), opponent="random" if isinstance(make(), str) else "toy_random")
+    rng = np.random.default_rng(0)
+    env.reset(seed=11)
+    seats = set()
+    for _ in range(30):
+        total, info = _play_random(env, rng)
+        seat = info["learner_seat"]
+        seats.add(seat)
+        final = env.game.returns(env._state)[0]
+        assert total == pytest.approx(float(final[seat]), abs=1e-9)
+        assert np.sum(final) == pytest.approx(0.0, abs=1e-9)
+    assert seats == {0, 1}
+
+
+def test_alternating_seats_and_seeded_determinism():
+    env = SingleAgentView("sixnimmt_v0", opponent="closest_gap")
+
+    def trajectory(seed):
+        obs, info = env.reset(seed=seed)
+        out = [(obs, info["learner_seat"])]
+        rng = np.random.default_rng(seed)
+        for _ in range(3):
+            total, info = _play_random(env, rng)
+            out.append((total, info["learner_seat"]))
+        return out
+
+    a, b, c = trajectory(5), trajectory(5), trajectory(6)
+    assert [s for _, s in a] == [0, 1, 0, 1]
+    for (x, sx), (y, sy) in zip(a, b, strict=True):
+        assert sx == sy and np.array_equal(x, y)
+    assert not np.array_equal(a[0][0], c[0][0])  # another seed, another deal
+
+
+def test_illegal_action_refused_and_state_unchanged():
+    env = SingleAgentView("sixnimmt_v0", opponent="random", learner_seat=0)
+    obs, _ = env.reset(seed=0)
+    mask = env.action_masks()
+    illegal = int(np.flatnonzero(~mask)[0])
+    with pytest.raises(IllegalActionError, match=rf"illegal action {illegal} for the learner \(seat 0\)"):
+        env.step(illegal)
+    with pytest.raises(IllegalActionError, match="illegal action 999"):
+        env.step(999)
+    assert np.array_equal(env._obs(), obs) and np.array_equal(env.action_masks(), mask)
+    env.step(int(np.flatnonzero(mask)[0]))  # the episode goes on
+
+
+def test_action_masks_match_engine_and_close_after_end():
+    env = SingleAgentView("go_v0", opponent="random", board_size=5, max_moves=12)
+    env.reset(seed=1)
+    rng = np.random.default_rng(1)
+    done = False
+    while not done:
+        mask = env.action_masks()
+        assert np.array_equal(mask, env.game.legal_mask(env._state)[0])
+        assert env.game.current_player(env._state)[0] == env._seat
+        _, _, term, trunc, _ = env.step(int(rng.choice(np.flatnonzero(mask))))
+        done = term or trunc
+    assert trunc or term
+    assert not env.action_masks().any()
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.step(0)
+
+
+def test_opponent_mixture_weights():
+    env = SingleAgentView(HighCardGame(), opponent=["toy_random", "random"], opponent_weights=[3, 1])
+    env.reset(seed=0)
+    names = [env.reset()[1]["opponent"] for _ in range(400)]
+    share = names.count("toy_random") / len(names)
+    assert 0.65 < share < 0.85 and set(names) == {"toy_random", "random"}
+    env = SingleAgentView(HighCardGame(), opponent=["toy_random", "random"], opponent_weights=[0, 1])
+    assert {env.reset(seed=s)[1]["opponent"] for s in range(20)} == {"random"}
+
+
+def test_agent_instance_opponent_and_resignation():
+    class Resigner(BaseAgent):
+        name = "resigner"
+
+        def __init__(self):
+            self.seen: list[DecisionBatch] = []
+            self.closed = 0
+
+        def close(self):
+            self.closed += 1
+
+        def act(self, batch):
+            self.seen.append(batch)
+            return np.full(len(batch), RESIGN)
+
+    opp = Resigner()
+    env = SingleAgentView(NimGame(min_pile=9, max_pile=9), opponent=opp, learner_seat=0)
+    env.reset(seed=0)
+    _, r, term, trunc, info = env.step(0)
+    assert (r, term, trunc, info["opponent_resigned"]) == (1.0, True, False, True)
+    assert opp.seen[0].players.tolist() == [1] and opp.seen[0].masks.shape == (1, 3)
+    env.close()
+    assert opp.closed == 0  # an Agent instance belongs to the caller
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"learner_seat": 2}, "learner_seat"),
+        ({"learner_seat": "first"}, "learner_seat"),
+        ({"opponent": []}, "at least one"),
+        ({"opponent": ["random"], "opponent_weights": [1, 1]}, "opponent_weights"),
+        ({"opponent_weights": [-1.0]}, "opponent_weights"),
+        ({"render_mode": "human"}, "render_mode"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SingleAgentView(HighCardGame(), **{"opponent": "toy_random", **kwargs})

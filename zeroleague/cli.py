@@ -1,0 +1,138 @@
+"""The ``zeroleague`` command.
+
+zeroleague tournament CONFIG.toml [--device D] [--db PATH] [--out DIR] [--games N] [--no-progress]
+zeroleague play ENV AGENT_A AGENT_B [--games N] [--seed S] [--max-parallel M] [--device D] [--env-kwarg K=V]
+zeroleague envs                    # registered env ids
+zeroleague agents                  # registered agent names
+zeroleague gtp --agent SPEC [--board-size N] [--komi K] [--seed S] [--device D]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from agents.registry import convert_value
+
+
+def _kwarg(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, convert_value(value)
+
+
+def _cmd_tournament(args: argparse.Namespace) -> int:
+    from leagues.tournament import load_config, run_tournament, with_overrides
+
+    for cfg in load_config(args.config):
+        cfg = with_overrides(cfg, games=args.games, db=args.db, out_root=args.out)
+        res = run_tournament(cfg, device=args.device, progress=not args.no_progress)
+        if res.ratings is None:
+            continue
+        print(
+            f"\n## {cfg.name} ({cfg.env}, {cfg.games_per_pairing} games per pairing; "
+            f"{res.games_played} played now, the rest were stored)\n"
+        )
+        print(res.ratings.to_markdown())
+        print(
+            f"table: {res.table_path}\nplots: {', '.join(str(p) for p in res.plot_paths)}\ndatabase: {cfg.db}"
+        )
+    return 0
+
+
+def _cmd_play(args: argparse.Namespace) -> int:
+    from agents.registry import make_agent
+    from leagues.harness import play_match
+    from leagues.tournament import agent_seed, make_env_game
+
+    game = make_env_game(args.env, dict(args.env_kwarg))
+    a = make_agent(args.agent_a, game, seed=agent_seed(args.seed, args.agent_a), device=args.device)
+    b = make_agent(args.agent_b, game, seed=agent_seed(args.seed, args.agent_b), device=args.device)
+    try:
+        result = play_match(
+            game, a, b, args.games, args.seed, max_parallel=args.max_parallel, sgf_dir=args.sgf_dir
+        )
+    finally:
+        a.close()
+        b.close()
+    print(result.summary())
+    return 0
+
+
+def _cmd_envs(args: argparse.Namespace) -> int:
+    import envs
+
+    print("\n".join(envs.registry))
+    return 0
+
+
+def _cmd_agents(args: argparse.Namespace) -> int:
+    from agents.registry import agent_names
+
+    print("\n".join(agent_names()))
+    return 0
+
+
+def _cmd_gtp(args: argparse.Namespace) -> int:
+    from leagues.gtp_server import serve
+
+    serve(args.agent, board_size=args.board_size, komi=args.komi, seed=args.seed, device=args.device)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zeroleague", description="zeroleague: games, agents, tournaments.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("tournament", help="play (or resume) the tournaments of a TOML file, then rate them")
+    t.add_argument("config", help="TOML file (see leagues/tournament.py)")
+    t.add_argument(
+        "--device", default=None, help="torch device for learned agents (default: cuda if available)"
+    )
+    t.add_argument("--db", default=None, help="results database (overrides the file's db)")
+    t.add_argument("--out", default=None, help="write each tournament's tables and plots to OUT/<name>")
+    t.add_argument("--games", type=int, default=None, help="games per pairing (overrides the file)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.set_defaults(func=_cmd_tournament)
+
+    m = sub.add_parser("play", help="one match between two agent specs")
+    m.add_argument("env", help="env id (zeroleague envs)")
+    m.add_argument("agent_a")
+    m.add_argument("agent_b")
+    m.add_argument("--games", type=int, default=100)
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--max-parallel", type=int, default=256)
+    m.add_argument("--device", default=None)
+    m.add_argument("--env-kwarg", type=_kwarg, action="append", default=[], metavar="KEY=VALUE")
+    m.add_argument("--sgf-dir", default=None, help="Go: write every game as SGF here")
+    m.set_defaults(func=_cmd_play)
+
+    sub.add_parser("envs", help="list registered env ids").set_defaults(func=_cmd_envs)
+    sub.add_parser("agents", help="list registered agent names").set_defaults(func=_cmd_agents)
+
+    g = sub.add_parser("gtp", help="serve an agent as a GTP engine on stdin/stdout")
+    g.add_argument("--agent", required=True, help="agent spec")
+    g.add_argument("--board-size", type=int, default=19)
+    g.add_argument("--komi", type=float, default=7.5)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--device", default=None)
+    g.set_defaults(func=_cmd_gtp)
+
+    # --- training subcommands (train ...) are added here by the training issue ---------------------------
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status. Errors in the
+    user's input (bad config, unknown agent or env, unusable database) print one line to stderr and return
+    2."""
+    args = build_parser().parse_args(argv)
+    from leagues.store import StoreError
+
+    try:
+        return args.func(args)
+    except (ValueError, KeyError, FileNotFoundError, StoreError) as e:
+        print(f"zeroleague {args.command}: error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,133 @@
+"""``zeroleague train ...``: REINFORCE and PPO best-response training from the command line.
+
+    zeroleague train reinforce --env sixnimmt_v0 --self-play --steps 200000 --out runs/rf --seed 0
+    zeroleague train reinforce --env sixnimmt_v0 --opponent random --opponent closest_gap --steps 100000 --out
+    DIR zeroleague train ppo --env sixnimmt_v0 --opponent closest_gap --steps 300000 --out runs/br --seed 0
+    zeroleague train ppo --env go_v0 --env-kwarg board_size=9 --opponent random --set num_envs=16 --out DIR
+
+``--opponent`` may repeat (a fixed mixture; ``--opponent-weight`` per opponent, default uniform).
+``--env-kwarg KEY=VALUE`` and ``--set FIELD=VALUE`` (any field of ``ReinforceConfig`` / ``PPOConfig``) take
+JSON values, or a plain string when the value is not JSON. The last line printed is the run's result as JSON
+(also ``OUT/result.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from typing import Any
+
+
+def _json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"{flag} expects KEY=VALUE, got {item!r}")
+        out[key] = _json_value(value)
+    return out
+
+
+def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train reinforce`` and ``train ppo`` to a top-level parser's subparsers."""
+    train = subparsers.add_parser("train", help="train a REINFORCE policy or a PPO best response")
+    algos = train.add_subparsers(dest="algo", required=True)
+    for algo, helptext in (
+        ("reinforce", "REINFORCE by self-play or against fixed opponents"),
+        ("ppo", "MaskablePPO best response against fixed opponents"),
+    ):
+        p = algos.add_parser(algo, help=helptext)
+        p.add_argument("--env", required=True, help="env id, e.g. sixnimmt_v0, go_v0")
+        p.add_argument(
+            "--env-kwarg",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="engine keyword argument (repeatable), e.g. board_size=9",
+        )
+        p.add_argument(
+            "--opponent",
+            action="append",
+            default=[],
+            metavar="SPEC",
+            help="opponent agent spec (repeatable: a fixed mixture)",
+        )
+        p.add_argument(
+            "--opponent-weight",
+            action="append",
+            type=float,
+            default=None,
+            metavar="W",
+            help="mixture weight of each --opponent, in order (default uniform)",
+        )
+        if algo == "reinforce":
+            p.add_argument(
+                "--self-play", action="store_true", help="both seats play the learner (no opponent)"
+            )
+        p.add_argument("--steps", type=int, required=True, help="learner decisions to train on")
+        p.add_argument("--out", required=True, help="run directory")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+        p.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="FIELD=VALUE",
+            help="override any config field (repeatable), e.g. learning_rate=3e-4",
+        )
+        p.set_defaults(func=run_train)
+
+
+def build_config(args: argparse.Namespace):
+    """The frozen config of ``args`` (a ReinforceConfig or PPOConfig)."""
+    if args.algo == "reinforce":
+        from baselines.reinforce import ReinforceConfig as config_cls
+
+        if args.self_play == bool(args.opponent):
+            raise SystemExit("train reinforce needs exactly one of --self-play or --opponent SPEC")
+    else:
+        from baselines.ppo import PPOConfig as config_cls
+
+        if not args.opponent:
+            raise SystemExit("train ppo needs at least one --opponent SPEC")
+    if args.opponent_weight is not None and len(args.opponent_weight) != len(args.opponent):
+        raise SystemExit(
+            f"{len(args.opponent_weight)} --opponent-weight values for {len(args.opponent)} opponents"
+        )
+    values: dict[str, Any] = {
+        "env_id": args.env,
+        "env_kwargs": _pairs(args.env_kwarg, "--env-kwarg"),
+        "opponents": tuple(args.opponent),
+        "opponent_weights": None if args.opponent_weight is None else tuple(args.opponent_weight),
+        "total_steps": args.steps,
+        "seed": args.seed,
+        "device": args.device,
+    }
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    for key, value in _pairs(args.set, "--set").items():
+        if key not in names:
+            raise SystemExit(
+                f"--set {key}: not a field of {config_cls.__name__} ({', '.join(sorted(names))})"
+            )
+        values[key] = tuple(value) if isinstance(value, list) else value
+    return config_cls(**values)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Run the training described by ``args``; prints the result as one JSON line."""
+    cfg = build_config(args)
+    if args.algo == "reinforce":
+        from baselines.reinforce import train_reinforce as train
+    else:
+        from baselines.ppo import train_ppo as train
+    result = train(cfg, args.out)
+    print(json.dumps(result, sort_keys=True))
+    return 0
