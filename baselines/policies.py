@@ -141,7 +141,7 @@ class PolicyAgent(BaseAgent):
         cdf = np.cumsum(priors.astype(np.float64), axis=1)
         u = self.rng.random(len(priors)) * cdf[:, -1]
         picks = (cdf <= u[:, None]).sum(axis=1)
-        # guard the float edge (u at the top of the cdf): the last legal action instead
+        # guard the float edge (u at the very top of the cdf): the last action of nonzero probability
         last_legal = priors.shape[1] - 1 - np.argmax(priors[:, ::-1] > 0, axis=1)
         return np.minimum(picks, last_legal).astype(np.int64)
 

@@ -12,7 +12,8 @@ small ResNet on the CPU.
 * Network: ``NetConfig(blocks, channels)`` ResNet through ``agents.evaluator.Evaluator`` on the CPU at the
   default batch; the share of search time spent outside the network's forward passes. Target <= 25%.
 
-Medians of ``--repeats`` runs after a warm-up (numba compilation excluded).
+Medians of ``--repeats`` runs after a warm-up (numba compilation excluded); the repeats of both searches are
+interleaved and each ratio is the median of the per-repeat ratios (the machine's load may drift).
 
     python benchmarks/mcts_speed.py [--sims 200] [--batches 1,16,64,256] [--repeats 5]
 
@@ -169,12 +170,20 @@ def measure(cfg: BenchConfig) -> tuple[list[dict], dict]:
         game, cfg.midgame_stones, cfg.seed)}
     rows = []
     for label, actions in positions.items():
-        ref = openspiel(cfg.board_size, cfg.komi, actions, cfg.sims, cfg.repeats)
+        # interleaved repeats, ratios paired per repeat: robust to load changing on a shared machine
+        refs, runs = [], {b: [] for b in cfg.batches}
+        for _ in range(cfg.repeats):
+            refs.append(openspiel(cfg.board_size, cfg.komi, actions, cfg.sims, 1))
+            for b in cfg.batches:
+                runs[b].append(ours(game, actions, b, cfg.sims, uniform_evaluate, 1))
+        ref = None if refs[0] is None else statistics.median(refs)
         for b in cfg.batches:
-            r = ours(game, actions, b, cfg.sims, uniform_evaluate, cfg.repeats)
-            rows.append({"position": label, "batch": b, **r, "openspiel": ref,
-                         "ratio": None if ref is None else r["sims_per_s"] / ref,
-                         "tree_ratio": None if ref is None else r["tree_sims_per_s"] / ref})
+            r = {k: statistics.median(x[k] for x in runs[b]) for k in runs[b][0]}
+            paired = {k: None if ref is None else statistics.median(x[k] / o for x, o in zip(runs[b], refs,
+                                                                                           strict=True))
+                      for k in ("sims_per_s", "tree_sims_per_s")}
+            rows.append({"position": label, "batch": b, **r, "openspiel": ref, "ratio": paired["sims_per_s"],
+                         "tree_ratio": paired["tree_sims_per_s"]})
     import torch
 
     torch.manual_seed(cfg.seed)

@@ -418,3 +418,28 @@ def test_games_of_different_sizes_interleaved_match_each_alone():
     for a, b in zip(alone, states, strict=True):
         for name in vars(a):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+def test_random_playouts_draw_uniformly_among_legal_actions():
+    # Black to play: 10 empty points, 4 of them single-stone suicides, so 7 legal actions with the pass; over
+    # 40,000 one-turn playouts each legal action comes up about 5,700 times and the illegal ones never.
+    diagram = """
+        . X O . O
+        X O . O .
+        . X O O O
+        O O O . .
+        . O . O ."""
+    _, setup = position(diagram)
+    game = GoGame(5, max_moves=int(setup.num_moves[0]) + 1)
+    _, s = position(diagram, max_moves=game.max_moves)
+    legal = np.flatnonzero(game.legal_mask(s)[0])
+    assert len(legal) == 7 and (s.board[0] == 0).sum() == 10
+    n = 40_000
+    batch = s.take(np.zeros(n, dtype=np.int64))
+    game.random_playouts(batch, seed=123)
+    played = batch.moves[np.arange(n), batch.num_moves - 1]
+    counts = np.bincount(played, minlength=game.num_actions)
+    assert counts[np.setdiff1d(np.arange(game.num_actions), legal)].sum() == 0
+    expected = n / len(legal)
+    chi2 = (((counts[legal] - expected) ** 2) / expected).sum()
+    assert chi2 < 20.0, (counts[legal], chi2)  # 6 degrees of freedom: P(chi2 > 20) < 0.003

@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from pettingzoo.test import api_test, seed_test
+from pettingzoo.test import api_test, render_test, seed_test
 
 import envs
 from envs.core import IllegalActionError
@@ -171,6 +171,12 @@ def test_render_modes():
     assert e.render() is None  # no render mode
     with pytest.raises(ValueError, match="human"):
         go_v0.env(board_size=9, render_mode="human")
+
+
+def test_pettingzoo_render_test():
+    # render_test builds a "human" env only to read the metadata's render modes; go_v0 has no human mode.
+    render_test(lambda render_mode=None: go_v0.env(board_size=5, render_mode=None if render_mode == "human"
+                                                   else render_mode))  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,11 @@ from envs.core import IllegalActionError
 from envs.gym_views import GYM_IDS, SingleAgentView, register_gym_envs
 from tests.toygames import HighCardGame, NimGame
 
+# check_env's expected notes: unbounded Box observations, and the _LegalizeSamples wrapper below
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*(infinity|too low|too high|different from the unwrapped).*:UserWarning"
+)
+
 
 class _LegalizeSamples(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
     """For ``check_env`` only: it steps with ``action_space.sample()`` drawn before it resets (so the action

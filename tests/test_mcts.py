@@ -480,6 +480,7 @@ def test_train_smoke_and_resume(tmp_path):
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(x)["iteration"] for x in lines] == [0, 1]
     assert load_checkpoint(tmp_path / "run" / "checkpoint.pt", "go_v0", cfg.env_kwargs).step == 6
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["step"] == 6
     with pytest.raises(ValueError, match="different config .*sims"):
         train(replace(cfg, sims=7))
 

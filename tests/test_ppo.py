@@ -138,8 +138,8 @@ def test_needs_an_opponent(tmp_path):
 
 @pytest.mark.slow
 def test_ppo_best_response_exploits_lowest(tmp_path):
-    # On the tactical deck both hands are known, so `lowest` (always its lowest card) is fully predictable: a best
-    # response must beat it clearly, and by far more than a uniformly random player does.
+    # On the tactical deck both hands are known, so `lowest` (always its lowest card) is fully predictable: a
+    # best response must beat it clearly, and by far more than a uniformly random player does.
     from leagues.harness import play_match
 
     cfg = PPOConfig(
@@ -192,5 +192,5 @@ def test_train_cli_ppo_config():
         net_arch=(32, 32),
         learner_seat=1,
     )
-    with pytest.raises(SystemExit, match="at least one --opponent"):
+    with pytest.raises(ValueError, match="at least one --opponent"):
         build_config(parser.parse_args(["train", "ppo", "--env", "go_v0", "--steps", "1", "--out", "x"]))

@@ -234,6 +234,17 @@ def test_six_nimmt_checkpoint_refuses_other_rules(tmp_path):
         make_agent(f"reinforce:{path}", make_game("sixnimmt_v0"))
 
 
+def test_training_is_seeded(tmp_path):
+    game = HighCardGame(deck=8, hand=3)
+    runs = [
+        train_reinforce(_tiny(total_steps=200, seed=s), tmp_path / f"{i}", game=game)
+        for i, s in enumerate((5, 5, 6))
+    ]
+    w = [load_checkpoint(r["final_checkpoint"])["weights"] for r in runs]
+    assert all(torch.equal(w[0][k], w[1][k]) for k in w[0])
+    assert not all(torch.equal(w[0][k], w[2][k]) for k in w[0])
+
+
 def test_bad_opponent_weights(tmp_path):
     with pytest.raises(ValueError, match="opponent_weights"):
         train_reinforce(_tiny(opponent_weights=(1.0, 2.0)), tmp_path, game=HighCardGame(deck=8, hand=3))
@@ -306,7 +317,7 @@ def test_train_cli_reinforce(tmp_path, capsys):
         (["--self-play", "--set", "num_gamez=3"], "not a field"),
         (["--opponent", "random", "--opponent-weight", "1", "--opponent-weight", "2"], "2 --opp"),
     ):
-        with pytest.raises(SystemExit, match=match):
+        with pytest.raises(ValueError, match=match):
             a = _cli(
                 ["train", "reinforce", "--env", "sixnimmt_v0", "--steps", "1", "--out", str(tmp_path), *bad]
             )

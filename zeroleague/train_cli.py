@@ -1,14 +1,15 @@
 """``zeroleague train ...``: REINFORCE and PPO best-response training from the command line.
 
     zeroleague train reinforce --env sixnimmt_v0 --self-play --steps 200000 --out runs/rf --seed 0
-    zeroleague train reinforce --env sixnimmt_v0 --opponent random --opponent closest_gap --steps 100000 --out
-    DIR zeroleague train ppo --env sixnimmt_v0 --opponent closest_gap --steps 300000 --out runs/br --seed 0
+    zeroleague train reinforce --env sixnimmt_v0 --opponent random --opponent lowest --steps 100000 --out DIR
+    zeroleague train ppo --env sixnimmt_v0 --opponent closest_gap --steps 300000 --out runs/br --seed 0
     zeroleague train ppo --env go_v0 --env-kwarg board_size=9 --opponent random --set num_envs=16 --out DIR
 
 ``--opponent`` may repeat (a fixed mixture; ``--opponent-weight`` per opponent, default uniform).
-``--env-kwarg KEY=VALUE`` and ``--set FIELD=VALUE`` (any field of ``ReinforceConfig`` / ``PPOConfig``) take
-JSON values, or a plain string when the value is not JSON. The last line printed is the run's result as JSON
-(also ``OUT/result.json``).
+``--env-kwarg KEY=VALUE`` converts values like ``zeroleague play`` (bool, int, float, else string); ``--set
+FIELD=VALUE`` overrides any field of ``ReinforceConfig`` / ``PPOConfig`` with a JSON value (a plain string
+when it is not JSON; JSON lists become tuples). Bad arguments raise ValueError (``zeroleague`` prints it and
+exits 2). The last line printed is the run's result as JSON (also ``OUT/result.json``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import dataclasses
 import json
 from typing import Any
 
+from agents.registry import convert_value
+
 
 def _json_value(text: str) -> Any:
     try:
@@ -26,13 +29,13 @@ def _json_value(text: str) -> Any:
         return text
 
 
-def _pairs(items: list[str], flag: str) -> dict[str, Any]:
+def _pairs(items: list[str], flag: str, convert) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"{flag} expects KEY=VALUE, got {item!r}")
-        out[key] = _json_value(value)
+        if not sep or not key.isidentifier():
+            raise ValueError(f"{flag} expects KEY=VALUE, got {item!r}")
+        out[key] = convert(value)
     return out
 
 
@@ -92,19 +95,19 @@ def build_config(args: argparse.Namespace):
         from baselines.reinforce import ReinforceConfig as config_cls
 
         if args.self_play == bool(args.opponent):
-            raise SystemExit("train reinforce needs exactly one of --self-play or --opponent SPEC")
+            raise ValueError("train reinforce needs exactly one of --self-play or --opponent SPEC")
     else:
         from baselines.ppo import PPOConfig as config_cls
 
         if not args.opponent:
-            raise SystemExit("train ppo needs at least one --opponent SPEC")
+            raise ValueError("train ppo needs at least one --opponent SPEC")
     if args.opponent_weight is not None and len(args.opponent_weight) != len(args.opponent):
-        raise SystemExit(
+        raise ValueError(
             f"{len(args.opponent_weight)} --opponent-weight values for {len(args.opponent)} opponents"
         )
     values: dict[str, Any] = {
         "env_id": args.env,
-        "env_kwargs": _pairs(args.env_kwarg, "--env-kwarg"),
+        "env_kwargs": _pairs(args.env_kwarg, "--env-kwarg", convert_value),
         "opponents": tuple(args.opponent),
         "opponent_weights": None if args.opponent_weight is None else tuple(args.opponent_weight),
         "total_steps": args.steps,
@@ -112,9 +115,9 @@ def build_config(args: argparse.Namespace):
         "device": args.device,
     }
     names = {f.name for f in dataclasses.fields(config_cls)}
-    for key, value in _pairs(args.set, "--set").items():
+    for key, value in _pairs(args.set, "--set", _json_value).items():
         if key not in names:
-            raise SystemExit(
+            raise ValueError(
                 f"--set {key}: not a field of {config_cls.__name__} ({', '.join(sorted(names))})"
             )
         values[key] = tuple(value) if isinstance(value, list) else value

@@ -16,9 +16,10 @@ Trees (``Tree``) are preallocated arrays, batched over B games, ``M`` nodes per 
     1 over legal); ``node_value[B, M]`` float32 the node's own evaluation (network value, or the terminal
     value); ``to_play[B, M]`` int8; ``pending[B, M]`` bool (allocated this wave, not yet evaluated);
     ``num_nodes[B]``. A node's visit count is ``N(s) = 1 + sum_a edge_n[s, a]`` (its own evaluation counts as
-    one visit) and its mean value ``Q(s) = (node_value[s] + sum_a edge_w[s, a]) / N(s)``; the invariant
-    ``edge_n[p, a] == N(child)`` (and ``edge_w[p, a] == ±(node_value + sum edge_w)`` of the child) holds after
-    every search (``check_tree`` asserts it).
+    one visit) and its mean value ``Q(s) = (node_value[s] + sum_a edge_w[s, a]) / N(s)``; the two edge sums
+    are cached per node in ``sum_n[B, M]``/``sum_w[B, M]`` (updated with the edges, so selection need not sum
+    over A). The invariant ``edge_n[p, a] == N(child)`` (and ``edge_w[p, a] == ±(node_value + sum edge_w)``
+    of the child) holds after every search (``check_tree`` asserts it and the caches).
 
 One simulation wave: for every game, ``leaves_per_wave`` descents from the root by PUCT,
     ``score(a) = Q(s, a) + c_puct · P(s, a) · √N(s) / (1 + N(s, a))``, each applying a virtual loss of
@@ -104,6 +105,8 @@ class Tree:
     edge_w: np.ndarray
     prior: np.ndarray
     node_value: np.ndarray
+    sum_n: np.ndarray
+    sum_w: np.ndarray
     to_play: np.ndarray
     pending: np.ndarray
     num_nodes: np.ndarray
@@ -117,6 +120,8 @@ class Tree:
             edge_w=np.zeros((b, capacity, num_actions), np.float32),
             prior=np.zeros((b, capacity, num_actions), np.float32),
             node_value=np.zeros((b, capacity), np.float32),
+            sum_n=np.zeros((b, capacity), np.int32),
+            sum_w=np.zeros((b, capacity), np.float32),
             to_play=np.full((b, capacity), -1, np.int8),
             pending=np.zeros((b, capacity), bool),
             num_nodes=np.zeros(b, np.int32),
@@ -154,6 +159,7 @@ class Tree:
         ch = np.where(ch > 0, renum[np.maximum(ch, 0)], ch).astype(np.int32)
         return Tree(child=ch[None], edge_n=self.edge_n[b, order][None], edge_w=self.edge_w[b, order][None],
                     prior=self.prior[b, order][None], node_value=self.node_value[b, order][None],
+                    sum_n=self.sum_n[b, order][None], sum_w=self.sum_w[b, order][None],
                     to_play=self.to_play[b, order][None], pending=np.zeros((1, k), bool),
                     num_nodes=np.array([k], np.int32))
 
@@ -197,17 +203,11 @@ def _subtree_order(child, b, root, order):
 
 
 @nb.njit(cache=True, inline="always")
-def _puct(child, edge_n, edge_w, prior, node_value, b, n, c_puct, fpu_absolute, fpu):
+def _puct(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, b, n, c_puct, fpu_absolute, fpu):
     """The PUCT choice at node n of game b (lowest index on ties); -1 if no legal action."""
     num_actions = child.shape[2]
-    tot_n = 0
-    tot_w = 0.0
-    for a in range(num_actions):
-        if child[b, n, a] >= 0:
-            tot_n += edge_n[b, n, a]
-            tot_w += edge_w[b, n, a]
-    n_s = 1.0 + tot_n
-    q_unvisited = fpu if fpu_absolute else (node_value[b, n] + tot_w) / n_s - fpu
+    n_s = 1.0 + sum_n[b, n]
+    q_unvisited = fpu if fpu_absolute else (node_value[b, n] + sum_w[b, n]) / n_s - fpu
     sq = np.sqrt(n_s)
     best = -np.inf
     best_a = -1
@@ -224,8 +224,9 @@ def _puct(child, edge_n, edge_w, prior, node_value, b, n, c_puct, fpu_absolute, 
 
 
 @nb.njit(cache=True)
-def _select(child, edge_n, edge_w, prior, node_value, to_play, pending, num_nodes, todo, leaves_per_wave,
-            c_puct, fpu_absolute, fpu, vl, path_nodes, path_actions, path_len, leaf_game, leaf_kind):
+def _select(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pending, num_nodes, todo,
+            leaves_per_wave, c_puct, fpu_absolute, fpu, vl, path_nodes, path_actions, path_len, leaf_game,
+            leaf_kind):
     """Descend ``min(leaves_per_wave, todo[b])`` times in every game b; allocate the new leaf nodes (pending);
     apply virtual loss ``vl`` to each path. Returns the number of descents (rows) written."""
     r = 0
@@ -239,7 +240,8 @@ def _select(child, edge_n, edge_w, prior, node_value, to_play, pending, num_node
                 if to_play[b, n] < 0:
                     kind = _TERMINAL
                     break
-                a = _puct(child, edge_n, edge_w, prior, node_value, b, n, c_puct, fpu_absolute, fpu)
+                a = _puct(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, b, n, c_puct, fpu_absolute,
+                          fpu)
                 path_actions[r, d] = a
                 c = child[b, n, a]
                 d += 1
@@ -263,13 +265,16 @@ def _select(child, edge_n, edge_w, prior, node_value, to_play, pending, num_node
                 for t in range(d):
                     edge_n[b, path_nodes[r, t], path_actions[r, t]] += vl
                     edge_w[b, path_nodes[r, t], path_actions[r, t]] -= vl
+                    sum_n[b, path_nodes[r, t]] += vl
+                    sum_w[b, path_nodes[r, t]] -= vl
             r += 1
     return r
 
 
 @nb.njit(cache=True)
-def _expand_backup(child, edge_n, edge_w, prior, node_value, to_play, pending, rows, path_nodes, path_actions,
-                   path_len, leaf_game, leaf_kind, new_to_play, new_value, new_prior, new_legal, vl, done):
+def _expand_backup(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pending, rows,
+                   path_nodes, path_actions, path_len, leaf_game, leaf_kind, new_to_play, new_value,
+                   new_prior, new_legal, vl, done):
     """For each row r < rows: write a new leaf (``new_*[r]``: player to move, value from its perspective —
     seat 0's for terminal leaves —, priors, legal mask), undo the path's virtual loss and back the leaf value
     up; collisions only undo their virtual loss. ``done[b]`` counts the completed simulations."""
@@ -302,6 +307,8 @@ def _expand_backup(child, edge_n, edge_w, prior, node_value, to_play, pending, r
             a = path_actions[r, t]
             edge_n[b, n, a] -= vl
             edge_w[b, n, a] += vl
+            sum_n[b, n] -= vl
+            sum_w[b, n] += vl
         if kind == _COLLISION:
             continue
         v = node_value[b, leaf]
@@ -309,8 +316,11 @@ def _expand_backup(child, edge_n, edge_w, prior, node_value, to_play, pending, r
         for t in range(d):
             n = path_nodes[r, t]
             a = path_actions[r, t]
+            val = v if to_play[b, n] == persp else -v
             edge_n[b, n, a] += 1
-            edge_w[b, n, a] += v if to_play[b, n] == persp else -v
+            edge_w[b, n, a] += val
+            sum_n[b, n] += 1
+            sum_w[b, n] += val
         done[b] += 1
 
 
@@ -398,10 +408,10 @@ class MCTS:
             tree.num_nodes[fresh] = 1
             rows = len(fresh)
             zeros = np.zeros(rows, np.int32)
-            _expand_backup(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.to_play,
-                           tree.pending, rows, np.zeros((rows, 1), np.int32), np.zeros((rows, 1), np.int32),
-                           zeros, fresh.astype(np.int32), zeros, player, value, prior, legal, 0,
-                           np.zeros(nb_games, np.int64))
+            _expand_backup(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.sum_n,
+                           tree.sum_w, tree.to_play, tree.pending, rows, np.zeros((rows, 1), np.int32),
+                           np.zeros((rows, 1), np.int32), zeros, fresh.astype(np.int32), zeros, player, value,
+                           prior, legal, 0, np.zeros(nb_games, np.int64))
         clean_root = None
         if self_play and cfg.noise_frac > 0:
             if rng is None:
@@ -417,9 +427,8 @@ class MCTS:
             tree.prior[:, 0] = clean_root
         visits = tree.edge_n[:, 0].copy()
         policy = (visits / np.maximum(visits.sum(axis=1, keepdims=True), 1)).astype(np.float32)
-        legal_root = tree.child[:, 0] >= 0
-        root_value = ((tree.node_value[:, 0] + np.where(legal_root, tree.edge_w[:, 0], 0).sum(axis=1))
-                      / (1 + visits.sum(axis=1))).astype(np.float32)
+        root_value = (tree.node_value[:, 0] + tree.sum_w[:, 0]) / (1 + tree.sum_n[:, 0])
+        root_value = root_value.astype(np.float32)
         return SearchResult(visits=visits, policy=policy, root_value=root_value, tree=tree)
 
     def _run(self, tree: Tree, root_states, sims: int) -> None:
@@ -444,9 +453,9 @@ class MCTS:
             todo = sims - done
             if not (todo > 0).any():
                 break
-            rows = _select(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.to_play,
-                           tree.pending, tree.num_nodes, todo, lpw, cfg.c_puct, fpu_abs, cfg.fpu, vl,
-                           path_nodes, path_actions, path_len, leaf_game, leaf_kind)
+            rows = _select(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.sum_n,
+                           tree.sum_w, tree.to_play, tree.pending, tree.num_nodes, todo, lpw, cfg.c_puct,
+                           fpu_abs, cfg.fpu, vl, path_nodes, path_actions, path_len, leaf_game, leaf_kind)
             new = np.flatnonzero(leaf_kind[:rows] == _NEW)
             if len(new):
                 states = g.take(root_states, leaf_game[new])
@@ -455,15 +464,16 @@ class MCTS:
                     g.step(states, np.where(t < lens, path_actions[new, t], -1).astype(np.int64))
                 player, value, prior, legal = self._evaluate_states(states)
                 new_to_play[new], new_value[new], new_prior[new], new_legal[new] = player, value, prior, legal
-            _expand_backup(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.to_play,
-                           tree.pending, rows, path_nodes, path_actions, path_len, leaf_game, leaf_kind,
-                           new_to_play, new_value, new_prior, new_legal, vl, done)
+            _expand_backup(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.sum_n,
+                           tree.sum_w, tree.to_play, tree.pending, rows, path_nodes, path_actions, path_len,
+                           leaf_game, leaf_kind, new_to_play, new_value, new_prior, new_legal, vl, done)
 
 
 def check_tree(tree: Tree, b: int) -> None:
     """Assert the invariants of game b's tree (module docstring): N(child) == edge_n into it, edge_w ==
     ±(child's own value + its edge sums), priors sum to 1 over legal actions and are 0 elsewhere, illegal
-    edges unvisited, no pending node, every node reachable exactly once."""
+    edges unvisited, no pending node, every node reachable exactly once, the cached per-node sums
+    ``sum_n``/``sum_w`` equal the sums over the node's edges."""
     k = int(tree.num_nodes[b])
     ch, en, ew = tree.child[b, :k], tree.edge_n[b, :k], tree.edge_w[b, :k]
     assert not tree.pending[b, :k].any(), "pending node after search"
@@ -476,6 +486,8 @@ def check_tree(tree: Tree, b: int) -> None:
         if tree.to_play[b, n] >= 0:
             assert abs(tree.prior[b, n][legal].sum() - 1.0) < 1e-4, f"priors of node {n} do not sum to 1"
         assert (tree.prior[b, n][~legal] == 0).all(), f"prior mass on illegal actions at node {n}"
+    assert (tree.sum_n[b, :k] == en.sum(axis=1)).all(), "cached visit sums differ from the edges"
+    assert np.allclose(tree.sum_w[b, :k], ew.sum(axis=1), atol=1e-3), "cached value sums differ from edges"
     visits = tree.node_visits(b)
     for n, a in zip(*np.nonzero(ch > 0), strict=True):
         c = ch[n, a]

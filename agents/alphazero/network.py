@@ -193,8 +193,3 @@ def unpad_policy(logits_BA: torch.Tensor, board_size: int, padded_size: int) -> 
                          f"{padded_size}x{padded_size} board holding {board_size}x{board_size}")
     points = logits_BA[:, :-1].reshape(b, padded_size, padded_size)[:, :board_size, :board_size]
     return torch.cat([points.reshape(b, board_size * board_size), logits_BA[:, -1:]], dim=1)
-
-
-def num_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-

@@ -5,16 +5,15 @@ Per iteration ``i``: the current network plays ``games_per_iteration`` self-play
 ``(seed, i)``); their samples are written as one replay shard ``replay/shard_{i:06d}.npz``; the network takes
 ``train_steps`` Adam steps on minibatches drawn uniformly from the last ``replay_window`` shards, minimising
 
-    loss = cross_entropy(visit distribution, softmax(logits)) + (value - outcome)^2     (+ weight decay in
-    Adam)
+    loss = cross_entropy(visit distribution, softmax(logits)) + (value - outcome)^2   (+ AdamW weight decay)
 
 then ``checkpoint.pt`` (weights, ``NetConfig``, env id/kwargs, training step, the iteration in ``extra``) and
 ``optimizer.pt`` are replaced atomically. Logs: ``metrics.jsonl`` (one line per iteration) and TensorBoard
 event files in the run directory; ``config.json`` holds the ``TrainConfig``. Resumable: a run directory with a
 checkpoint continues after its last finished iteration (its ``config.json`` must match, except
-``iterations``), and since every iteration's randomness derives from ``(seed, i)`` the resumed run makes the
-same games as an uninterrupted one would (on the same device). The last line printed (and returned) is a
-machine-readable result.
+``iterations`` and ``device``), and since every iteration's randomness derives from ``(seed, i)`` the resumed
+run makes the same games as an uninterrupted one would (on the same device). The last line printed (also
+written to ``result.json`` and returned) is a machine-readable result.
 
     python -m agents.alphazero.train --run-dir runs/go9 --iterations 100
 """
@@ -118,7 +117,7 @@ def train(cfg: TrainConfig, game=None) -> dict[str, Any]:
     if cfg_path.exists():
         old = json.loads(cfg_path.read_text())["config"]
         new = json.loads(json.dumps(asdict(cfg)))
-        diff = sorted(k for k in new if k != "iterations" and old.get(k) != new[k])
+        diff = sorted(k for k in new if k not in ("iterations", "device") and old.get(k) != new[k])
         if diff:
             raise ValueError(f"{run} holds a run with a different config ({', '.join(diff)}); "
                              "use another run_dir")
@@ -186,6 +185,7 @@ def train(cfg: TrainConfig, game=None) -> dict[str, Any]:
         writer.close()
     result = {"result": "done", "run_dir": str(run), "iterations": cfg.iterations, "step": step, **{
         k: record[k] for k in ("policy_loss", "value_loss") if k in record}}
+    (run / "result.json").write_text(json.dumps(result) + "\n")
     print(json.dumps(result))
     return result
 

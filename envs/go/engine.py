@@ -26,8 +26,10 @@ stored colouring of that turn: the current board or ``prev_board`` when the turn
 (every simple ko), otherwise the colouring rebuilt by replaying ``moves`` from the empty board. A hash
 collision can therefore never forbid a legal move.
 
-Hot paths are numba functions over these arrays; ``GoGame.random_playouts`` (serial or threaded) plays whole
-uniformly random games inside compiled code (used by benchmarks and as a rollout policy).
+Hot paths are numba functions over these arrays. A single move is evaluated by local flood fills from its
+neighbours (stopping at the first liberty); a legal mask labels the groups once (liberty counts and Zobrist
+XORs per group), so each empty point costs O(1) plus a hash-table probe. ``GoGame.random_playouts`` (serial
+or threaded) plays whole uniformly random games inside compiled code (benchmarks, rollouts).
 """
 
 from __future__ import annotations
@@ -97,8 +99,8 @@ def _tables(board_size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Compiled core. ``board`` is one game's int8[P] row. ``stack`` int32[P] and ``mark`` int64[P] are scratch
-# arrays; Stamps make ``mark`` reusable without clearing: an evaluation with base stamp ``b`` marks the stones
+# Compiled core. ``board`` is one game's int8[P] row; ``stack`` int32[P] and ``mark`` int64[P] are scratch
+# arrays. Stamps make ``mark`` reusable without clearing: an evaluation with base stamp ``b`` marks the stones
 # of the flood from its k-th neighbour with ``b + 1 + k``; callers advance their stamp by ``STAMPS`` per
 # evaluation.
 STAMPS = 5
@@ -246,8 +248,7 @@ def _seen(
             elif t == num_moves[g] - 1:
                 ref = prev_board[g]
             else:
-                # ``stack`` holds the evaluated move's stones (already used for ``cand``); replay may reuse
-                # it.
+                # ``stack`` held the evaluated move's stones, already used for ``cand``: replay may reuse it
                 stamp = _replay(moves[g], t, past, nbr, zob, stack, mark, stamp)
                 ref = past
             same = True
@@ -280,15 +281,15 @@ def _point_status(g, p, board, to_play, hashes, table, num_moves, nbr, zob, stac
     its colouring's hash is in the history, so ``_seen`` must decide between LEGAL and SUPERKO), with
     (kind, hash, n) of the evaluation and the next free stamp. Kept to few arrays: this is the hot path."""
     if board[g, p] != 0:
-        return 1, 0, np.uint64(0), 0, stamp
+        return OCCUPIED, 0, np.uint64(0), 0, stamp
     color = to_play[g] + 1
     kind, nh, n = _evaluate(board[g], p, color, hashes[g, num_moves[g]], nbr, zob, stack, mark, stamp)
     stamp += STAMPS
     if kind == 2:
-        return 2, kind, nh, n, stamp
+        return SUICIDE, kind, nh, n, stamp
     if _hash_seen(table[g], hashes[g], nh):
         return HASH_HIT, kind, nh, n, stamp
-    return 0, kind, nh, n, stamp
+    return LEGAL, kind, nh, n, stamp
 
 
 @nb.njit(cache=True)
@@ -556,9 +557,9 @@ def _check_actions(board, prev_board, to_play, moves, hashes, table, num_moves, 
         if a == -1:
             continue
         if a < -1 or a > npts:
-            return g, 5
+            return g, OUT_OF_RANGE
         if done[g]:
-            return g, 4
+            return g, GAME_OVER
         if a == npts:
             continue
         code, kind, nh, n, stamp = _point_status(
@@ -586,7 +587,7 @@ def _check_actions(board, prev_board, to_play, moves, hashes, table, num_moves, 
                 cand,
                 past,
             )
-        if code != 0:
+        if code != LEGAL:
             return g, code
     return -1, 0
 

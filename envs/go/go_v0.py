@@ -112,6 +112,7 @@ class raw_env(AECEnv, EzPickle):
         "is_parallelizable": False,
         "render_fps": 2,
     }
+    _SEATS = {"black_0": 0, "white_0": 1}
 
     def __init__(
         self,
@@ -148,6 +149,8 @@ class raw_env(AECEnv, EzPickle):
         self.observation_spaces = {a: obs_space for a in self.possible_agents}
         self.action_spaces = {a: spaces.Discrete(n * n + 1) for a in self.possible_agents}
         self.game_state = self.game.init(1)
+        self._mask_buf = np.zeros((1, self.game.num_actions), np.int8)  # the legal mask of the agent to act
+        self._action_buf = np.empty(1, np.int64)
 
     def observation_space(self, agent: str) -> spaces.Space:
         return self.observation_spaces[agent]
@@ -164,12 +167,10 @@ class raw_env(AECEnv, EzPickle):
         self.terminations = {a: False for a in self.agents}
         self.truncations = {a: False for a in self.agents}
         self.infos = {a: {} for a in self.agents}
-        self._mask_buf = np.empty((1, self.game.num_actions), np.int8)
-        self._action_buf = np.empty(1, np.int64)
         self.game.legal_mask(self.game_state, out=self._mask_buf)
 
     def observe(self, agent: str) -> dict[str, np.ndarray]:
-        seat = 0 if agent == "black_0" else 1
+        seat = self._SEATS[agent]
         planes = self.game.observe(self.game_state, seat)[0]
         if agent == self.agent_selection and not self.game_state.done[0]:
             mask = self._mask_buf[0].copy()

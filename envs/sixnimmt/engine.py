@@ -66,6 +66,7 @@ p's hand, not seen this round and not pending, and draws fresh PRNG states from 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from operator import attrgetter
 
 import numba as nb
 import numpy as np
@@ -93,19 +94,15 @@ _S30, _S27, _S31, _S32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(
 
 
 @nb.njit(cache=True, inline="always")
-def _next_u64(rng: np.ndarray, g: int) -> np.uint64:
-    """splitmix64: advance ``rng[g]`` and return the next 64-bit output."""
-    z = rng[g] + _GOLDEN
-    rng[g] = z
-    z = (z ^ (z >> _S30)) * _MIX1
+def _rand_below(x: np.uint64, bound: int) -> tuple:
+    """One splitmix64 step from state ``x``: ``(next state, uniform int in [0, bound))``, by multiply-shift of
+    32 random bits (no division; bias < bound / 2^32). Scalars only: array arguments of inlined helpers cost
+    numba reference counting on every call."""
+    x = x + _GOLDEN
+    z = (x ^ (x >> _S30)) * _MIX1
     z = (z ^ (z >> _S27)) * _MIX2
-    return z ^ (z >> _S31)
-
-
-@nb.njit(cache=True, inline="always")
-def _rand_below(rng: np.ndarray, g: int, bound: int) -> int:
-    """Uniform int in [0, bound) by multiply-shift of 32 random bits (no division; bias < bound / 2^32)."""
-    return int(((_next_u64(rng, g) >> _S32) * np.uint64(bound)) >> _S32)
+    z = z ^ (z >> _S31)
+    return x, int(((z >> _S32) * np.uint64(bound)) >> _S32)
 
 
 # ---------------------------------------------------------------------------------------- state arrays
@@ -136,7 +133,7 @@ class SixNimmtState:
         return self.phase.shape[0]
 
     def arrays(self) -> tuple:
-        return tuple(getattr(self, f.name) for f in fields(self))
+        return _get_arrays(self)
 
     def copy(self) -> SixNimmtState:
         return SixNimmtState(*(a.copy() for a in self.arrays()))
@@ -144,6 +141,9 @@ class SixNimmtState:
     def take(self, idx: np.ndarray) -> SixNimmtState:
         idx = np.asarray(idx, dtype=np.int64)
         return SixNimmtState(*(a[idx].copy() for a in self.arrays()))
+
+
+_get_arrays = attrgetter(*(f.name for f in fields(SixNimmtState)))  # the fields in order, as a tuple
 
 
 def _empty_state(n: int, p: int, m: int) -> SixNimmtState:
@@ -167,21 +167,24 @@ def _empty_state(n: int, p: int, m: int) -> SixNimmtState:
 
 
 # -------------------------------------------------------------------------------------- compiled rules
-# cfg = (P, M, H, auto_row_choice, target_score or 0, win_reward, hidden_hands). The hot helpers below take
-# the state arrays as explicit arguments (in ``SixNimmtState`` field order): handing numba the whole tuple
-# inside inlined helpers costs reference counting on every array at every call, several times slower.
+# cfg = (P, M, H, auto_row_choice, target_score or 0, win_reward, hidden_hands). The compiled functions take
+# the state as one tuple ``s`` in ``SixNimmtState`` field order. The per-move rules live in the body of one
+# kernel (``_play``) that indexes the batch arrays directly: handing arrays to helper functions (inlined or
+# not) costs numba reference counting per array per call, which dominated the move cost.
 
 
-@nb.njit(cache=True, inline="always")
-def _deal(
-    g, cfg, hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen, phase, to_act, trick, rng
-):
+@nb.njit(cache=True)
+def _deal(g, cfg, s):
     """Shuffle 1..M with the game's PRNG and start a round: hands, row starters, cleared round fields."""
+    hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen = s[:8]
+    phase, to_act, trick, rng = s[10], s[11], s[12], s[14]
     P, M, H = cfg[0], cfg[1], cfg[2]
     deck = np.arange(1, M + 1)
+    x = rng[g]
     for i in range(M - 1, 0, -1):
-        j = _rand_below(rng, g, i + 1)
+        x, j = _rand_below(x, i + 1)
         deck[i], deck[j] = deck[j], deck[i]
+    rng[g] = x
     for c in range(M + 1):
         seen[g, c] = False
         for p in range(P):
@@ -207,124 +210,8 @@ def _deal(
 
 @nb.njit(cache=True)
 def _deal_all(s, cfg):
-    hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen = s[:8]
-    phase, to_act, trick, rng = s[10], s[11], s[12], s[14]
-    for g in range(phase.shape[0]):
-        _deal(g, cfg, hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen, phase, to_act,
-              trick, rng)  # fmt: skip
-
-
-@nb.njit(cache=True, inline="always")
-def _take_row(g, r, p, card, cfg, rows, row_len, round_pen, ret):
-    """Seat p takes row r (margin reward: -b to p, +b/(P-1) to each other seat); ``card`` starts the row
-    alone."""
-    P, win = cfg[0], cfg[5]
-    b = row_bullheads(rows[g, r], row_len[g, r])
-    for k in range(1, row_len[g, r]):
-        rows[g, r, k] = 0
-    rows[g, r, 0] = card
-    row_len[g, r] = 1
-    round_pen[g, p] += b
-    if not win:
-        for q in range(P):
-            ret[g, q] += -b if q == p else b / (P - 1)
-
-
-@nb.njit(cache=True, inline="always")
-def _end_round(g, cfg, hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen, total_pen, ret,
-               phase, to_act, trick, round_no, rng):  # fmt: skip
-    P, target, win = cfg[0], cfg[4], cfg[5]
-    for p in range(P):
-        total_pen[g, p] += round_pen[g, p]
-        round_pen[g, p] = 0
-    round_no[g] += 1
-    low = total_pen[g, 0]
-    high = total_pen[g, 0]
-    for p in range(1, P):
-        low = min(low, total_pen[g, p])
-        high = max(high, total_pen[g, p])
-    if target > 0 and high < target:
-        _deal(g, cfg, hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen, phase, to_act,
-              trick, rng)  # fmt: skip
-        return
-    phase[g] = DONE
-    to_act[g] = -1
-    if win:
-        n_low = 0
-        for p in range(P):
-            n_low += total_pen[g, p] == low
-        for p in range(P):
-            ret[g, p] = (P / n_low if total_pen[g, p] == low else 0.0) - 1.0
-
-
-@nb.njit(cache=True, inline="always")
-def _resolve(g, cfg, last, hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen, total_pen,
-             ret, phase, to_act, trick, round_no, rng):  # fmt: skip
-    """Place the pending cards in ascending order until all are placed (then finish the trick, maybe the
-    round) or a too-low card needs its owner's row choice (then pause in the ROW_CHOICE phase). ``last``:
-    int16[4] scratch for the rows' last cards."""
-    P, H, auto = cfg[0], cfg[2], cfg[3]
-    while True:
-        owner = -1
-        card = 1 << 30
-        for q in range(P):
-            if 0 < pending[g, q] < card:
-                owner = q
-                card = pending[g, q]
-        if owner < 0:
-            break
-        for r in range(NUM_ROWS):
-            last[r] = rows[g, r, row_len[g, r] - 1]
-        r = target_row(last, card)
-        if r < 0:
-            if not auto:
-                phase[g] = ROW_CHOICE
-                to_act[g] = owner
-                return
-            _take_row(g, cheapest_row(rows[g], row_len[g]), owner, card, cfg, rows, row_len, round_pen, ret)
-        elif row_len[g, r] == ROW_CAPACITY:
-            _take_row(g, r, owner, card, cfg, rows, row_len, round_pen, ret)
-        else:
-            rows[g, r, row_len[g, r]] = card
-            row_len[g, r] += 1
-        pending[g, owner] = 0
-    trick[g] += 1
-    for q in range(P):
-        trick_cards[g, q] = 0
-    if trick[g] == H:
-        _end_round(g, cfg, hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen, total_pen,
-                   ret, phase, to_act, trick, round_no, rng)  # fmt: skip
-    else:
-        phase[g] = SELECT
-        to_act[g] = 0
-
-
-@nb.njit(cache=True, inline="always")
-def _apply(g, a, cfg, last, hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen, total_pen,
-           ret, phase, to_act, trick, round_no, rng):  # fmt: skip
-    """Apply the legal action ``a`` to game g (``last``: scratch, see ``_resolve``)."""
-    P, M = cfg[0], cfg[1]
-    p = to_act[g]
-    if phase[g] == ROW_CHOICE:
-        _take_row(g, a - M, p, pending[g, p], cfg, rows, row_len, round_pen, ret)
-        pending[g, p] = 0
-        phase[g] = SELECT
-    else:
-        c = a + 1
-        hand[g, p, c] = False
-        hand_count[g, p] -= 1
-        pending[g, p] = c
-        nxt = p + 1
-        while nxt < P and pending[g, nxt] != 0:  # seats that already chose (only in rewound info states)
-            nxt += 1
-        if nxt < P:
-            to_act[g] = nxt
-            return
-        for q in range(P):
-            seen[g, pending[g, q]] = True
-            trick_cards[g, q] = pending[g, q]
-    _resolve(g, cfg, last, hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen, total_pen,
-             ret, phase, to_act, trick, round_no, rng)  # fmt: skip
+    for g in range(s[10].shape[0]):
+        _deal(g, cfg, s)
 
 
 @nb.njit(cache=True)
@@ -343,50 +230,171 @@ def _legal_masks(s, cfg, out):
 
 
 @nb.njit(cache=True)
-def _step_all(s, cfg, actions):
-    hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen, total_pen, ret = s[:10]
-    phase, to_act, trick, round_no, rng = s[10:]
-    last = np.empty(NUM_ROWS, dtype=np.int16)
+def _first_illegal(s, cfg, actions):
+    """The first game whose action is illegal (``actions[g]`` -1 leaves game g untouched); -1 if none."""
+    hand, phase, to_act = s[0], s[10], s[11]
+    M = cfg[1]
     for g in range(actions.shape[0]):
-        if actions[g] >= 0:
-            _apply(g, actions[g], cfg, last, hand, hand_count, rows, row_len, seen, pending, trick_cards,
-                   round_pen, total_pen, ret, phase, to_act, trick, round_no, rng)  # fmt: skip
+        a = actions[g]
+        if a == -1:
+            continue
+        if a < -1 or a >= M + NUM_ROWS or phase[g] == DONE:
+            return g
+        if phase[g] == ROW_CHOICE:
+            if a < M:
+                return g
+        elif a >= M or not hand[g, to_act[g], a + 1]:
+            return g
+    return -1
 
 
 @nb.njit(cache=True)
-def _random_playouts(s, cfg, rand):
-    """Play every game to its end with uniformly random legal actions drawn from ``rand`` (one splitmix64
-    state per game); returns the number of rounds finished. Each hand is mirrored in a card list for O(1)
-    draws."""
+def _step_all(s, cfg, actions):
+    """Apply ``actions`` (see ``_play``) if every one is legal and return -1; else change nothing and return
+    the first game with an illegal action."""
+    bad = _first_illegal(s, cfg, actions)
+    if bad < 0:
+        _play(s, cfg, actions, np.empty(0, dtype=np.uint64), False)
+    return bad
+
+
+@nb.njit(cache=True)
+def _play(s, cfg, actions, rand, to_end):
+    """The move kernel. ``to_end`` False: apply the legal action ``actions[g]`` to each game g (-1: leave it
+    untouched; ``rand`` unused). ``to_end`` True: play every game to its end with uniformly random legal
+    actions drawn from ``rand`` (one splitmix64 state per game, advanced in place; ``actions`` unused), each
+    hand mirrored in a card list for O(1) draws. Returns the number of rounds finished."""
     hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen, total_pen, ret = s[:10]
-    phase, to_act, trick, round_no, rng = s[10:]
-    P, M, H = cfg[0], cfg[1], cfg[2]
-    cards = np.empty((P, H), dtype=np.int64)
+    phase, to_act, trick, round_no = s[10], s[11], s[12], s[13]
+    P, M, H, auto, target, win = cfg[0], cfg[1], cfg[2], cfg[3], cfg[4], cfg[5]
+    cards = np.empty((P, M + 1), dtype=np.int64)
     count = np.empty(P, dtype=np.int64)
     last = np.empty(NUM_ROWS, dtype=np.int16)
     rounds = 0
     for g in range(phase.shape[0]):
         start = round_no[g]
         listed = -1  # the round whose hands ``cards`` mirrors
-        while phase[g] != DONE:
-            if phase[g] == ROW_CHOICE:
-                a = M + _rand_below(rand, g, NUM_ROWS)
+        moves = 0
+        while True:
+            # ---- the action
+            if to_end:
+                if phase[g] == DONE:
+                    break
+                if phase[g] == ROW_CHOICE:
+                    x, j = _rand_below(rand[g], NUM_ROWS)
+                    rand[g] = x
+                    a = M + j
+                else:
+                    if listed != round_no[g]:
+                        listed = round_no[g]
+                        for q in range(P):
+                            n = 0
+                            for c in range(1, M + 1):  # branch-free: write always, keep if held
+                                cards[q, n] = c
+                                n += hand[g, q, c]
+                            count[q] = n
+                    p = to_act[g]
+                    x, j = _rand_below(rand[g], count[p])
+                    rand[g] = x
+                    a = cards[p, j] - 1
+                    count[p] -= 1
+                    cards[p, j] = cards[p, count[p]]
             else:
-                if listed != round_no[g]:
-                    listed = round_no[g]
+                a = actions[g]
+                if moves == 1 or a < 0:
+                    break
+            moves += 1
+            # ---- apply it
+            p = to_act[g]
+            chosen = -1  # the row taken by seat p's row choice
+            if phase[g] == ROW_CHOICE:
+                chosen = a - M
+                phase[g] = SELECT
+            else:
+                c = a + 1
+                hand[g, p, c] = False
+                hand_count[g, p] -= 1
+                pending[g, p] = c
+                nxt = p + 1
+                while nxt < P and pending[g, nxt] != 0:  # seats that chose already (rewound info states)
+                    nxt += 1
+                if nxt < P:
+                    to_act[g] = nxt
+                    continue
+                for q in range(P):
+                    seen[g, pending[g, q]] = True
+                    trick_cards[g, q] = pending[g, q]
+            # ---- place the pending cards in ascending order until all are placed or a too-low card needs its
+            # owner's row choice (then pause in the ROW_CHOICE phase)
+            paused = False
+            while True:
+                if chosen >= 0:
+                    owner, card, r = p, pending[g, p], chosen
+                    chosen = -1
+                else:
+                    owner = -1
+                    card = 1 << 30
                     for q in range(P):
-                        count[q] = 0
-                        for c in range(1, M + 1):
-                            if hand[g, q, c]:
-                                cards[q, count[q]] = c
-                                count[q] += 1
-                p = to_act[g]
-                j = _rand_below(rand, g, count[p])
-                a = cards[p, j] - 1
-                count[p] -= 1
-                cards[p, j] = cards[p, count[p]]
-            _apply(g, a, cfg, last, hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen,
-                   total_pen, ret, phase, to_act, trick, round_no, rng)  # fmt: skip
+                        if 0 < pending[g, q] < card:
+                            owner = q
+                            card = pending[g, q]
+                    if owner < 0:
+                        break
+                    for j in range(NUM_ROWS):
+                        last[j] = rows[g, j, row_len[g, j] - 1]
+                    r = target_row(last, card)
+                    if r < 0:
+                        if not auto:
+                            phase[g] = ROW_CHOICE
+                            to_act[g] = owner
+                            paused = True
+                            break
+                        r = cheapest_row(rows[g], row_len[g])
+                    elif row_len[g, r] < ROW_CAPACITY:
+                        rows[g, r, row_len[g, r]] = card
+                        row_len[g, r] += 1
+                        pending[g, owner] = 0
+                        continue
+                # the owner takes row r (margin reward: -b to it, +b/(P-1) to each other seat); card starts it
+                b = row_bullheads(rows[g, r], row_len[g, r])
+                for k in range(1, row_len[g, r]):
+                    rows[g, r, k] = 0
+                rows[g, r, 0] = card
+                row_len[g, r] = 1
+                round_pen[g, owner] += b
+                if not win:
+                    for q in range(P):
+                        ret[g, q] += -b if q == owner else b / (P - 1)
+                pending[g, owner] = 0
+            if paused:
+                continue
+            # ---- the trick is over
+            trick[g] += 1
+            for q in range(P):
+                trick_cards[g, q] = 0
+            if trick[g] < H:
+                phase[g] = SELECT
+                to_act[g] = 0
+                continue
+            # ---- the round is over
+            low = high = total_pen[g, 0] + round_pen[g, 0]
+            for q in range(P):
+                total_pen[g, q] += round_pen[g, q]
+                round_pen[g, q] = 0
+                low = min(low, total_pen[g, q])
+                high = max(high, total_pen[g, q])
+            round_no[g] += 1
+            if target > 0 and high < target:
+                _deal(g, cfg, s)
+                continue
+            phase[g] = DONE
+            to_act[g] = -1
+            if win:
+                n_low = 0
+                for q in range(P):
+                    n_low += total_pen[g, q] == low
+                for q in range(P):
+                    ret[g, q] = (P / n_low if total_pen[g, q] == low else 0.0) - 1.0
         rounds += round_no[g] - start
     return rounds
 
@@ -431,6 +439,17 @@ def _observe_all(s, cfg, players, norm, out):
         if phase[g] != DONE:
             out[g, o_phase + phase[g]] = 1.0
         out[g, o_trick] = trick[g] / H
+
+
+@nb.njit(cache=True)
+def _observe_masked(s, cfg, players, norm, out, mask):
+    """``_observe_all`` and the legal masks, cleared for the games where ``players[g]`` is not to act."""
+    to_act = s[11]
+    _observe_all(s, cfg, players, norm, out)
+    _legal_masks(s, cfg, mask)
+    for g in range(mask.shape[0]):
+        if to_act[g] != players[g]:
+            mask[g] = False
 
 
 @nb.njit(cache=True)
@@ -484,7 +503,8 @@ def _sample_worlds(s, cfg, players, seeds):
                 continue
             hand[g, q] = False
             for _ in range(hand_count[g, q]):
-                j = _rand_below(rng, g, k)
+                x, j = _rand_below(rng[g], k)
+                rng[g] = x
                 hand[g, q, pool[j]] = True
                 k -= 1
                 pool[j] = pool[k]
@@ -546,6 +566,12 @@ def decode_observation(obs: np.ndarray, max_card: int, num_players: int) -> Obse
 
 
 def _players(player: int | np.ndarray, n: int, num_players: int) -> np.ndarray:
+    if isinstance(player, (int, np.integer)) and not isinstance(player, bool):  # the common one-seat case
+        if not 0 <= player < num_players:
+            raise ValueError(f"player must be a seat in 0..{num_players - 1}, got {player}")
+        p = np.empty(n, dtype=np.int64)
+        p.fill(player)
+        return p
     p = np.asarray(player, dtype=np.int64)
     p = np.full(n, int(p), dtype=np.int64) if p.ndim == 0 else p
     if p.shape != (n,):
@@ -651,6 +677,16 @@ class SixNimmtGame:
         _observe_all(state.arrays(), self._cfg, players, self._norm, out)
         return out
 
+    def observe_masked(self, state: SixNimmtState, player: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(observe(state, player), mask)`` in one compiled call: ``mask`` bool[N, num_actions] is
+        ``legal_mask`` where ``player`` is the seat to act and all False elsewhere (the AEC env's
+        ``action_mask``)."""
+        players = _players(player, len(state), self.num_players)
+        out = np.empty((len(state), *self.obs_shape), dtype=np.float32)
+        mask = np.empty((len(state), self.num_actions), dtype=np.bool_)
+        _observe_masked(state.arrays(), self._cfg, players, self._norm, out, mask)
+        return out, mask
+
     def action_name(self, action: int) -> str:
         m = self.max_card
         if 0 <= action < m:
@@ -683,18 +719,12 @@ class SixNimmtGame:
         actions = np.asarray(actions, dtype=np.int64)
         if actions.shape != (len(state),):
             raise ValueError(f"actions must have shape ({len(state)},), got {actions.shape}")
-        act = actions >= 0
-        ok = (actions >= -1) & (actions < self.num_actions)
-        if ok.all():
-            legal = self.legal_mask(state)
-            ok = ~act | legal[np.arange(len(state)), np.where(act, actions, 0)]
-        if not ok.all():
-            g = int(np.flatnonzero(~ok)[0])
+        g = _step_all(state.arrays(), self._cfg, actions)
+        if g >= 0:
             a = int(actions[g])
             raise IllegalActionError(
                 f"game {g}: action {self.action_name(a)} is illegal: {self.illegal_reason(state, g, a)}"
             )
-        _step_all(state.arrays(), self._cfg, actions)
 
     def terminal(self, state: SixNimmtState) -> np.ndarray:
         return state.phase == DONE
@@ -735,7 +765,7 @@ class SixNimmtGame:
         """Play every game of ``state`` to its end in place with uniformly random legal actions (compiled);
         returns the number of rounds finished."""
         rng = seeds_for(len(state), seed).astype(np.uint64)
-        return int(_random_playouts(state.arrays(), self._cfg, rng))
+        return int(_play(state.arrays(), self._cfg, np.empty(0, dtype=np.int64), rng, True))
 
     def deal_state(
         self,

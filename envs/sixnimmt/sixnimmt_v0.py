@@ -88,6 +88,8 @@ class raw_env(AECEnv):
         self.observation_spaces = {a: obs_space for a in self.possible_agents}
         self.action_spaces = {a: spaces.Discrete(g.num_actions) for a in self.possible_agents}
         self._seeds = np.random.SeedSequence()
+        self._seat = {a: k for k, a in enumerate(self.possible_agents)}
+        self._action = np.zeros(1, dtype=np.int64)  # step's action buffer for the one-game engine batch
         self.state_ = None
 
     def observation_space(self, agent: str) -> spaces.Space:
@@ -112,12 +114,8 @@ class raw_env(AECEnv):
         self.agent_selection = self.agents[int(self.game.current_player(self.state_)[0])]
 
     def observe(self, agent: str) -> dict[str, np.ndarray]:
-        seat = self.possible_agents.index(agent)
-        obs = self.game.observe(self.state_, seat)[0]
-        mask = np.zeros(self.game.num_actions, dtype=np.int8)
-        if int(self.state_.to_act[0]) == seat:
-            mask[:] = self.game.legal_mask(self.state_)[0]
-        return {"observation": obs, "action_mask": mask}
+        obs, mask = self.game.observe_masked(self.state_, self._seat[agent])
+        return {"observation": obs[0], "action_mask": mask[0].view(np.int8)}
 
     def step(self, action: int | None) -> None:
         agent = self.agent_selection
@@ -125,18 +123,26 @@ class raw_env(AECEnv):
             self._was_dead_step(action)
             return
         a = int(action)
-        reason = self.game.illegal_reason(self.state_, 0, a) if a != -1 else "-1 is not an action"
-        if reason is not None:
-            raise IllegalActionError(f"{agent}: action {self.game.action_name(a)} is illegal: {reason}")
-        before = self.game.returns(self.state_)[0]
-        self.game.step(self.state_, np.array([a]))
-        delta = self.game.returns(self.state_)[0] - before
+        ret = self.state_.ret[0]
+        before = ret.astype(np.float32)
+        self._action[0] = a
+        try:
+            if a == -1:  # the engine's "leave this game untouched"
+                raise IllegalActionError("-1 is not an action")
+            self.game.step(self.state_, self._action)
+        except IllegalActionError:
+            reason = self.game.illegal_reason(self.state_, 0, a) if a != -1 else "-1 is not an action"
+            raise IllegalActionError(
+                f"{agent}: action {self.game.action_name(a)} is illegal: {reason}"
+            ) from None
         self._cumulative_rewards[agent] = 0.0
-        self.rewards = {ag: float(delta[k]) for k, ag in enumerate(self.possible_agents)}
+        self.rewards = dict(
+            zip(self.possible_agents, (ret.astype(np.float32) - before).tolist(), strict=True)
+        )
         if self.state_.phase[0] == DONE:
             self.terminations = {ag: True for ag in self.agents}
         else:
-            self.agent_selection = self.possible_agents[int(self.state_.to_act[0])]
+            self.agent_selection = self.possible_agents[self.state_.to_act[0]]
         self._accumulate_rewards()
 
     def render(self) -> str | None:
