@@ -42,6 +42,7 @@ from baselines.gtp import (
     vertex_to_action,
 )
 from envs.go.engine import GoGame, GoState, check_board_size
+from envs.go.sgf import result_string
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +54,6 @@ COMMANDS = (
 
 class _Refusal(Exception):
     """A command that is answered with ``? message`` (the game is left unchanged)."""
-
-
-def format_score(score: float) -> str:
-    """GTP result of a Black-minus-White score: ``B+3.5``, ``W+0.5`` or ``0``."""
-    if score > 0:
-        return f"B+{score:.10g}"
-    if score < 0:
-        return f"W+{-score:.10g}"
-    return "0"
 
 
 def board_text(game: GoGame, state: GoState, i: int = 0) -> str:
@@ -257,7 +249,7 @@ class GTPServer:
 
     def _cmd_final_score(self, args):
         black, white = (int(x) for x in self.game.area(self.state)[0])
-        return format_score(black - white - self.game.komi)
+        return result_string(black - white - self.game.komi)
 
     def _cmd_showboard(self, args):
         return "\n" + board_text(self.game, self.state)

@@ -26,7 +26,8 @@ from baselines.gtp import (
 )
 from baselines.gtp_agent import GTPAgent, GTPAgentError
 from envs.go.engine import GoGame
-from leagues.gtp_server import GTPServer, format_score, serve
+from envs.go.sgf import result_string
+from leagues.gtp_server import GTPServer, serve
 from leagues.harness import play_match
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,8 +197,8 @@ def test_server_scripted_session_with_ko_and_scoring():
     for v in ["B5", "C5", "A4", "B4", "B3", "C3", "E1", "D4", "C4", "E5"]:
         game.step(state, np.array([vertex_to_action(v, 5)]))
     assert state.board[0, vertex_to_action("B4", 5)] == 0  # captured
-    assert res[14][2] == format_score(float(game.score(state)[0]))
-    assert res[18][2] == format_score(float(game.score(state)[0]) - 6.0)  # komi change keeps the moves
+    assert res[14][2] == result_string(float(game.score(state)[0]))
+    assert res[18][2] == result_string(float(game.score(state)[0]) - 6.0)  # komi change keeps the moves
     board = res[15][2].split("\n")
     assert board[0] == "" and board[1].split() == list("ABCDE")
     assert board[2].split() == ["5", ".", "X", "O", ".", "O", "5"]
@@ -271,7 +272,7 @@ def test_server_random_game_final_score_matches_engine():
     for v in moves:
         game.step(state, np.array([vertex_to_action(v, 7)]))
     assert game.terminal(state)[0] or len(moves) == 120
-    assert answers[-1] == format_score(float(game.score(state)[0]))
+    assert answers[-1] == result_string(float(game.score(state)[0]))
 
 
 def test_cli_gtp_subprocess_session():
@@ -322,7 +323,7 @@ def test_server_plays_gnugo_full_game():
         game, state, resigned = referee((ours, theirs), 9, 7.5, max_turns=400)
         assert resigned is None and game.terminal(state)[0]
         score = float(game.score(state)[0])
-        assert ours.send("final_score") == format_score(score)
+        assert ours.send("final_score") == result_string(score)
         assert score < 0  # GNU Go (white) beats a random player
         assert theirs.send("final_score").startswith("W+")
 

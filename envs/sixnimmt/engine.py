@@ -174,12 +174,14 @@ def _empty_state(n: int, p: int, m: int) -> SixNimmtState:
 
 
 @nb.njit(cache=True)
-def _deal(g, cfg, s):
-    """Shuffle 1..M with the game's PRNG and start a round: hands, row starters, cleared round fields."""
+def _deal(g, cfg, s, deck):
+    """Shuffle 1..M with the game's PRNG and start a round: hands, row starters, cleared round fields.
+    ``deck``: int64[M] scratch."""
     hand, hand_count, rows, row_len, seen, pending, trick_cards, round_pen = s[:8]
     phase, to_act, trick, rng = s[10], s[11], s[12], s[14]
     P, M, H = cfg[0], cfg[1], cfg[2]
-    deck = np.arange(1, M + 1)
+    for i in range(M):
+        deck[i] = i + 1
     x = rng[g]
     for i in range(M - 1, 0, -1):
         x, j = _rand_below(x, i + 1)
@@ -210,8 +212,9 @@ def _deal(g, cfg, s):
 
 @nb.njit(cache=True)
 def _deal_all(s, cfg):
+    deck = np.empty(cfg[1], dtype=np.int64)
     for g in range(s[10].shape[0]):
-        _deal(g, cfg, s)
+        _deal(g, cfg, s, deck)
 
 
 @nb.njit(cache=True)
@@ -270,6 +273,7 @@ def _play(s, cfg, actions, rand, to_end):
     cards = np.empty((P, M + 1), dtype=np.int64)
     count = np.empty(P, dtype=np.int64)
     last = np.empty(NUM_ROWS, dtype=np.int16)
+    deck = np.empty(M, dtype=np.int64)
     rounds = 0
     for g in range(phase.shape[0]):
         start = round_no[g]
@@ -385,7 +389,7 @@ def _play(s, cfg, actions, rand, to_end):
                 high = max(high, total_pen[g, q])
             round_no[g] += 1
             if target > 0 and high < target:
-                _deal(g, cfg, s)
+                _deal(g, cfg, s, deck)
                 continue
             phase[g] = DONE
             to_act[g] = -1
