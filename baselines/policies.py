@@ -214,9 +214,7 @@ def load_checkpoint(
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds on a damaged file
-        raise CheckpointError(
-            f"{str(path)!r} is not a readable checkpoint (corrupt or truncated?): {e}"
-        ) from e
+        raise CheckpointError(f"{str(path)!r} is not a readable checkpoint (corrupt or truncated?): {e}") from e
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{str(path)!r} is not a zeroleague policy checkpoint ({CHECKPOINT_FORMAT})")
     if algo is not None and ckpt["algo"] != algo:

@@ -74,9 +74,7 @@ class PPOConfig:
     checkpoint_every: int = 50_000  # learner steps
     seed: int = 0
     device: str | None = None
-    torch_threads: int | None = (
-        1  # torch.set_num_threads for the run (small nets: 1 is fastest); None = leave
-    )
+    torch_threads: int | None = 1  # torch.set_num_threads for the run (small nets: 1 is fastest); None = leave
 
 
 class TrunkExtractor(nn.Module):
@@ -240,9 +238,7 @@ class PolicyLogitsValue(nn.Module):
         self.policy = policy
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.policy.get_distribution(obs).distribution.logits, self.policy.predict_values(obs).squeeze(
-            -1
-        )
+        return self.policy.get_distribution(obs).distribution.logits, self.policy.predict_values(obs).squeeze(-1)
 
 
 @register_agent("ppo")

@@ -64,9 +64,7 @@ class ReinforceConfig:
     checkpoint_every: int = 50  # iterations
     seed: int = 0
     device: str | None = None
-    torch_threads: int | None = (
-        1  # torch.set_num_threads for the run (small nets: 1 is fastest); None = leave
-    )
+    torch_threads: int | None = 1  # torch.set_num_threads for the run (small nets: 1 is fastest); None = leave
 
 
 def reinforce_loss(
@@ -168,12 +166,8 @@ def collect(
             rows_k = np.flatnonzero(live & ~mine & (opp == k))
             if not len(rows_k):
                 continue
-            states = (
-                game.information_state(game.take(state, rows_k), cur[rows_k]) if agent.needs_states else None
-            )
-            batch = DecisionBatch(
-                game, obs_all[rows_k], mask_all[rows_k], cur[rows_k], game_ids[rows_k], states
-            )
+            states = game.information_state(game.take(state, rows_k), cur[rows_k]) if agent.needs_states else None
+            batch = DecisionBatch(game, obs_all[rows_k], mask_all[rows_k], cur[rows_k], game_ids[rows_k], states)
             a_k = np.asarray(agent.act(batch), dtype=np.int64)
             resigned[rows_k[a_k == RESIGN]] = True
             actions[rows_k] = np.where(a_k == RESIGN, -1, a_k)
@@ -188,9 +182,7 @@ def collect(
     return Rollout(cat["obs"], cat["masks"], cat["actions"], g, final[np.arange(n), seat])
 
 
-def train_reinforce(
-    cfg: ReinforceConfig, run_dir: str | Path, game: BatchedGame | None = None
-) -> dict[str, Any]:
+def train_reinforce(cfg: ReinforceConfig, run_dir: str | Path, game: BatchedGame | None = None) -> dict[str, Any]:
     """Train per ``cfg``; write ``config.json``, ``metrics.jsonl``, TensorBoard logs,
     ``checkpoints/step_*.pt``,
     ``final.pt`` and ``result.json`` into ``run_dir``. Returns the result dict (also ``result.json``).
@@ -217,12 +209,8 @@ def train_reinforce(
         for spec, s in zip(cfg.opponents, opp_seeds, strict=True)
     ]
     if cfg.opponent_weights is not None and len(cfg.opponent_weights) != len(cfg.opponents):
-        raise ValueError(
-            f"opponent_weights {cfg.opponent_weights!r} do not match opponents {cfg.opponents!r}"
-        )
-    w = np.asarray(
-        cfg.opponent_weights if cfg.opponent_weights is not None else [1.0] * len(opponents), float
-    )
+        raise ValueError(f"opponent_weights {cfg.opponent_weights!r} do not match opponents {cfg.opponents!r}")
+    w = np.asarray(cfg.opponent_weights if cfg.opponent_weights is not None else [1.0] * len(opponents), float)
     weights = w / w.sum() if len(w) else w
     meter = ComputeMeter(device=str(device))
     logger = RunLogger(run_dir, {"algo": "reinforce", **asdict(cfg), "net_config": net_config})
@@ -242,9 +230,7 @@ def train_reinforce(
     steps, iteration = 0, 0
     while steps < cfg.total_steps:
         net.eval()
-        ro = collect(
-            game, net, opponents, weights, cfg, rng, generator, device, meter, iteration * cfg.num_games
-        )
+        ro = collect(game, net, opponents, weights, cfg, rng, generator, device, meter, iteration * cfg.num_games)
         net.train()
         obs = torch.as_tensor(ro.obs, device=device)
         mask = torch.as_tensor(ro.masks, device=device)
@@ -255,9 +241,7 @@ def train_reinforce(
         policy_loss = reinforce_loss(logits, mask, actions, advantages)
         value_loss = ((values - g) ** 2).mean()
         entropy = masked_entropy(logits, mask)
-        loss = (
-            policy_loss - cfg.entropy_coef * entropy + (cfg.value_coef * value_loss if cfg.baseline else 0.0)
-        )
+        loss = policy_loss - cfg.entropy_coef * entropy + (cfg.value_coef * value_loss if cfg.baseline else 0.0)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)

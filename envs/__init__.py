@@ -4,12 +4,24 @@
     env = envs.make("go_v0", board_size=9)          # or: from envs import go_v0; go_v0.env(board_size=9)
     game = envs.make_game("go_v0", board_size=9)    # the batched engine (envs.core.BatchedGame)
     envs.registry                                   # the registered ids
+    gymnasium.make("zeroleague/SixNimmt-v0", opponent="closest_gap")   # single-agent views (envs/gym_views.py)
 """
 
 from envs.core import BatchedGame, IllegalActionError
-from envs.registry import env_module, make, make_game, registry
+from envs.registry import GYM_IDS, env_module, make, make_game, register_gym_envs, registry
 
-__all__ = ["BatchedGame", "IllegalActionError", "env_module", "make", "make_game", "registry"]
+register_gym_envs()
+
+__all__ = [
+    "GYM_IDS",
+    "BatchedGame",
+    "IllegalActionError",
+    "env_module",
+    "make",
+    "make_game",
+    "register_gym_envs",
+    "registry",
+]
 
 
 def __getattr__(name: str):

@@ -1,13 +1,12 @@
 """Gymnasium single-agent views of the games: the learner plays one seat, a fixed opponent Agent (or a fixed
 mixture of Agents) plays the others inside ``step``. This is how a best response is trained (PPO).
 
-    import gymnasium, envs.gym_views
-    envs.gym_views.register_gym_envs()
+    import gymnasium, envs                      # importing envs registers the ids below
     env = gymnasium.make("zeroleague/SixNimmt-v0", opponent="closest_gap")
     obs, info = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step(int(np.flatnonzero(env.unwrapped.action_masks())[0]))
 
-Registered ids (``register_gym_envs``), every keyword passed through to ``SingleAgentView``:
+Registered ids (``envs.registry.GYM_IDS``), every keyword passed through to ``SingleAgentView``:
 ``zeroleague/SixNimmt-v0`` (``sixnimmt_v0``), ``zeroleague/SixNimmtTactical-v0`` (``sixnimmt_tactical_v0``),
 ``zeroleague/Go9x9-v0`` (``go_v0``, ``board_size=9``), ``zeroleague/Go19x19-v0`` (``go_v0``,
 ``board_size=19``).
@@ -57,14 +56,6 @@ from envs.registry import make_game
 
 OpponentSpec = str | Agent
 
-GYM_IDS: dict[str, tuple[str, dict[str, Any]]] = {
-    "zeroleague/SixNimmt-v0": ("sixnimmt_v0", {}),
-    "zeroleague/SixNimmtTactical-v0": ("sixnimmt_tactical_v0", {}),
-    "zeroleague/Go9x9-v0": ("go_v0", {"board_size": 9}),
-    "zeroleague/Go19x19-v0": ("go_v0", {"board_size": 19}),
-}
-"""Gymnasium id -> (zeroleague env id, default engine keyword arguments)."""
-
 RESIGN_REWARD = 1.0
 
 
@@ -103,14 +94,10 @@ class SingleAgentView(gymnasium.Env):
             self.game = make_game(game, **env_kwargs)
         else:
             if env_kwargs:
-                raise ValueError(
-                    f"env_kwargs {env_kwargs!r} given with a game instance; pass an env id instead"
-                )
+                raise ValueError(f"env_kwargs {env_kwargs!r} given with a game instance; pass an env id instead")
             self.game, self.env_id, self.env_kwargs = game, game.env_id, {}
         if render_mode is not None:
-            raise ValueError(
-                f"SingleAgentView has no rendering; render_mode must be None, got {render_mode!r}"
-            )
+            raise ValueError(f"SingleAgentView has no rendering; render_mode must be None, got {render_mode!r}")
         self.render_mode = None
         num_players = self.game.num_players
         if learner_seat != "alternate" and not (
@@ -118,13 +105,9 @@ class SingleAgentView(gymnasium.Env):
             and not isinstance(learner_seat, bool)
             and 0 <= learner_seat < num_players
         ):
-            raise ValueError(
-                f"learner_seat must be 'alternate' or a seat 0..{num_players - 1}, got {learner_seat!r}"
-            )
+            raise ValueError(f"learner_seat must be 'alternate' or a seat 0..{num_players - 1}, got {learner_seat!r}")
         self.learner_seat_option = learner_seat
-        members = (
-            [opponent] if isinstance(opponent, str) or not isinstance(opponent, Sequence) else list(opponent)
-        )
+        members = [opponent] if isinstance(opponent, str) or not isinstance(opponent, Sequence) else list(opponent)
         if not members:
             raise ValueError("opponent must name at least one agent")
         for m in members:
@@ -188,18 +171,14 @@ class SingleAgentView(gymnasium.Env):
             )
             action = np.asarray(self._opp.act(batch), dtype=np.int64).reshape(-1)
             if action.shape != (1,):
-                raise ValueError(
-                    f"opponent {self._opp.name!r} returned {action.shape[0]} actions for 1 decision"
-                )
+                raise ValueError(f"opponent {self._opp.name!r} returned {action.shape[0]} actions for 1 decision")
             if action[0] == RESIGN:
                 return True
             try:
                 game.step(state, action)
                 self.game_steps += 1
             except IllegalActionError as e:
-                raise IllegalActionError(
-                    f"opponent {self._opp.name!r} (seat {player}) played illegally: {e}"
-                ) from e
+                raise IllegalActionError(f"opponent {self._opp.name!r} (seat {player}) played illegally: {e}") from e
 
     def _obs(self) -> np.ndarray:
         return self.game.observe(self._state, self._seat)[0].astype(np.float32, copy=True)
@@ -276,12 +255,3 @@ class SingleAgentView(gymnasium.Env):
 
     def close(self) -> None:
         self._close_built()
-
-
-def register_gym_envs() -> None:
-    """Register the ``zeroleague/...`` ids of ``GYM_IDS`` with gymnasium (idempotent)."""
-    for gym_id, (env_id, defaults) in GYM_IDS.items():
-        if gym_id not in gymnasium.registry:
-            gymnasium.register(
-                id=gym_id, entry_point="envs.gym_views:SingleAgentView", kwargs={"game": env_id, **defaults}
-            )

@@ -31,3 +31,25 @@ def make(env_id: str, **kwargs: Any):
 def make_game(env_id: str, **kwargs: Any):
     """The batched engine (``envs.core.BatchedGame``) of ``env_id`` with the same keyword arguments as ``make``."""
     return env_module(env_id).game(**kwargs)
+
+
+GYM_IDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "zeroleague/SixNimmt-v0": ("sixnimmt_v0", {}),
+    "zeroleague/SixNimmtTactical-v0": ("sixnimmt_tactical_v0", {}),
+    "zeroleague/Go9x9-v0": ("go_v0", {"board_size": 9}),
+    "zeroleague/Go19x19-v0": ("go_v0", {"board_size": 19}),
+}
+"""Gymnasium id -> (zeroleague env id, default engine keyword arguments) of the single-agent views
+(``envs.gym_views.SingleAgentView``), e.g. ``gymnasium.make("zeroleague/SixNimmt-v0", opponent="closest_gap")``."""
+
+
+def register_gym_envs() -> None:
+    """Register the ``GYM_IDS`` with gymnasium (idempotent; ``import envs`` does it). The views' module is
+    imported only when one is made."""
+    import gymnasium
+
+    for gym_id, (env_id, defaults) in GYM_IDS.items():
+        if gym_id not in gymnasium.registry:
+            gymnasium.register(
+                id=gym_id, entry_point="envs.gym_views:SingleAgentView", kwargs={"game": env_id, **defaults}
+            )

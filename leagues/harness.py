@@ -10,8 +10,10 @@ Seeding and seats. Game ``i`` of a match is dealt from ``game_seeds(seed, [i])``
 agent drawing from one RNG stream in batch order is reproducible for a fixed ``max_parallel`` only).
 
 Per step: ``current_player`` of every live game; pending decisions grouped by agent; one ``act`` call per
-agent with observations, legal masks, acting seats, game ids (the match's game indices) and, if the agent
-``needs_states``, ``game.information_state`` of those games for their acting seats; every returned action is
+agent (self-play — the same agent object as agent_a and agent_b — makes ONE call over the pending decisions
+of both seats, so a search agent's evaluator sees bigger batches) with observations, legal masks, acting
+seats, game ids (the match's game indices) and, if the agent ``needs_states``, ``game.information_state`` of
+those games for their acting seats; every returned action is
 checked (legal, or ``RESIGN``) before one ``game.step`` for the whole batch. Observations are computed once
 per step for all live games, on the first access to any batch's ``observations`` (agents that never read them,
 e.g. random or pure search agents, cost nothing there); read them inside ``act``: afterwards the games have
@@ -248,7 +250,7 @@ def play_match(
     result = MatchResult(game.env_id, agent_a.name, agent_b.name)
     for start in range(0, len(todo), max_parallel):
         wave = _Live(game, todo[start : start + max_parallel], seed)
-        for agent in agents:
+        for agent in agents[: 1 if agent_a is agent_b else 2]:
             agent.reset(wave.index.copy())
         for rec in _play_wave(game, agents, wave):
             if sgf_dir is not None:
@@ -272,8 +274,11 @@ def _play_wave(game: BatchedGame, agents: tuple[Agent, Agent], wave: _Live):
         if live.any():
             masks = game.legal_mask(wave.state)
             source = _StepObservations(game, wave.state, np.where(live, player, 0))
-        for k, agent in enumerate(agents):
-            rows = np.flatnonzero(live & (who == k))
+        # one group per agent; one group for both seats when the same agent object plays itself
+        groups = [(agents[0], live)] if agents[0] is agents[1] else [(a, live & (who == k)) for k, a in
+                                                                      enumerate(agents)]
+        for agent, in_group in groups:
+            rows = np.flatnonzero(in_group)
             if len(rows) == 0:
                 continue
             states = (
@@ -285,7 +290,7 @@ def _play_wave(game: BatchedGame, agents: tuple[Agent, Agent], wave: _Live):
             batch = _Batch(game, source, rows, masks[rows], player[rows], ids, states)
             t0 = time.perf_counter()
             chosen = agent.act(batch)
-            wave.time[slot[rows], k] += (time.perf_counter() - t0) / len(rows)
+            wave.time[slot[rows], who[rows]] += (time.perf_counter() - t0) / len(rows)
             actions[rows] = _validate(agent.name, chosen, batch.masks, ids)
         resign = actions == RESIGN
         wave.resigned[slot[resign]] = player[resign]

@@ -9,7 +9,8 @@ from gymnasium.utils.env_checker import check_env
 
 from agents.base import RESIGN, BaseAgent, DecisionBatch
 from envs.core import IllegalActionError
-from envs.gym_views import GYM_IDS, SingleAgentView, register_gym_envs
+from envs.gym_views import SingleAgentView
+from envs.registry import GYM_IDS, register_gym_envs
 from tests.toygames import HighCardGame, NimGame
 
 # check_env's expected notes: unbounded Box observations, and the _LegalizeSamples wrapper below

@@ -338,3 +338,24 @@ def test_bad_arguments():
         play_match(game, a, b, 4, 0, max_parallel=0)
     with pytest.raises(ValueError, match="indices"):
         play_match(game, a, b, 4, 0, indices=[4])
+
+
+def test_self_play_makes_one_act_call_per_step_over_both_seats():
+    """The same agent object in both seats: one act call per step over every pending decision, agent_a's and
+    agent_b's games in one batch, reset once per wave, and the same games as two separate copies of that (deterministic)
+    agent."""
+    log: list = []
+    game = CountingNim(log, max_pile=20)
+    agent = Recorder(NimOptimalAgent(game), log, "self")
+    res = play_match(game, agent, agent, num_games=40, seed=5, max_parallel=16)
+    steps = [e for e in log if e[0] == "step"]
+    calls = [e for e in log if e[0] == "self"]
+    assert len(calls) == len(steps)  # exactly one call before every step
+    assert all(n == k for (_, n), (_, k) in zip(calls, steps, strict=True))  # covering all pending decisions
+    # agent_a's games (even ids) and agent_b's (odd ids) in one batch
+    assert all(len(np.unique(np.asarray(b.game_ids) % 2)) == 2 for b in agent.batches[:3])
+    assert sorted(agent.resets) == list(range(40))
+    log2: list = []
+    twin = CountingNim(log2, max_pile=20)
+    ref = play_match(twin, NimOptimalAgent(twin), NimOptimalAgent(twin), num_games=40, seed=5, max_parallel=16)
+    assert [(r.result, r.actions) for r in res.records] == [(r.result, r.actions) for r in ref.records]

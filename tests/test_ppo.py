@@ -86,9 +86,7 @@ def test_training_run_and_checkpoint_agent(tmp_path):
 
     policy = load_ppo_policy(game, result["final_checkpoint"], "cpu")
     state = game.init(64, 1)
-    batch = DecisionBatch(
-        game, game.observe(state, 0), game.legal_mask(state), np.zeros(64, np.int64), np.arange(64)
-    )
+    batch = DecisionBatch(game, game.observe(state, 0), game.legal_mask(state), np.zeros(64, np.int64), np.arange(64))
     greedy = make_agent(f"ppo:{result['final_checkpoint']},greedy=true", game, device="cpu")
     expected, _ = policy.predict(batch.observations, action_masks=batch.masks, deterministic=True)
     assert np.array_equal(greedy.act(batch), expected)  # our logits path agrees with sb3's own predict
@@ -122,9 +120,7 @@ def test_conv_features_for_go(tmp_path):
     agent = make_agent(f"ppo:{result['final_checkpoint']}", game, device="cpu")
     state = game.init(3, 0)
     a = agent.act(
-        DecisionBatch(
-            game, game.observe(state, 0), game.legal_mask(state), np.zeros(3, np.int64), np.arange(3)
-        )
+        DecisionBatch(game, game.observe(state, 0), game.legal_mask(state), np.zeros(3, np.int64), np.arange(3))
     )
     assert a.shape == (3,) and game.legal_mask(state)[np.arange(3), a].all()
     with pytest.raises(CheckpointError, match="board_size=9"):
@@ -142,16 +138,12 @@ def test_ppo_best_response_exploits_lowest(tmp_path):
     # best response must beat it clearly, and by far more than a uniformly random player does.
     from leagues.harness import play_match
 
-    cfg = PPOConfig(
-        env_id="sixnimmt_tactical_v0", opponents=("lowest",), total_steps=100_000, seed=0, device="cpu"
-    )
+    cfg = PPOConfig(env_id="sixnimmt_tactical_v0", opponents=("lowest",), total_steps=100_000, seed=0, device="cpu")
     path = train_ppo(cfg, tmp_path)["final_checkpoint"]
     game = make_game("sixnimmt_tactical_v0")
     margin = {}
     for name, spec in (("br", f"ppo:{path}"), ("random", "random")):
-        match = play_match(
-            game, make_agent(spec, game, seed=1), make_agent("lowest", game, seed=2), 1000, seed=7
-        )
+        match = play_match(game, make_agent(spec, game, seed=1), make_agent("lowest", game, seed=2), 1000, seed=7)
         margin[name] = float(np.mean([r.returns[r.seat_a] for r in match.records]))
     assert margin["br"] > 1.0 and margin["br"] - margin["random"] > 3.0, margin
 

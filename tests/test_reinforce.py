@@ -92,9 +92,7 @@ def test_sampler_never_picks_masked_actions():
         a = select_actions(logits, mask, gen, greedy=True)
         assert torch.equal(a, masked_logits(logits, mask).argmax(-1)) and mask[torch.arange(64), a].all()
     with pytest.raises(ValueError, match="no legal action"):
-        select_actions(
-            torch.zeros(2, 3), torch.tensor([[True, False, False], [False, False, False]]), gen, False
-        )
+        select_actions(torch.zeros(2, 3), torch.tensor([[True, False, False], [False, False, False]]), gen, False)
 
 
 def test_policy_agent_never_picks_masked_actions():
@@ -184,9 +182,7 @@ def test_checkpoint_agent_round_trip_and_refusals(tmp_path):
     game = HighCardGame(deck=8, hand=3)
     path = train_reinforce(_tiny(total_steps=100), tmp_path, game=game)["final_checkpoint"]
     state = game.init(32, 0)
-    batch = DecisionBatch(
-        game, game.observe(state, 0), game.legal_mask(state), np.zeros(32, np.int64), np.arange(32)
-    )
+    batch = DecisionBatch(game, game.observe(state, 0), game.legal_mask(state), np.zeros(32, np.int64), np.arange(32))
     a1 = make_agent(f"reinforce:{path}", game, seed=7).act(batch)
     a2 = make_agent(f"reinforce:{path}", game, seed=7).act(batch)
     assert np.array_equal(a1, a2) and batch.masks[np.arange(32), a1].all()
@@ -196,9 +192,7 @@ def test_checkpoint_agent_round_trip_and_refusals(tmp_path):
     net = PolicyValueNet(ckpt["net_config"], game.obs_shape, game.num_actions)
     net.load_state_dict(ckpt["weights"])
     logits, _ = net(torch.as_tensor(batch.observations))
-    assert np.array_equal(
-        greedy.act(batch), masked_logits(logits, torch.as_tensor(batch.masks)).argmax(-1).numpy()
-    )
+    assert np.array_equal(greedy.act(batch), masked_logits(logits, torch.as_tensor(batch.masks)).argmax(-1).numpy())
 
     with pytest.raises(CheckpointError, match="does not fit this game"):
         make_agent(f"reinforce:{path}", HighCardGame(deck=10, hand=3))
@@ -237,8 +231,7 @@ def test_six_nimmt_checkpoint_refuses_other_rules(tmp_path):
 def test_training_is_seeded(tmp_path):
     game = HighCardGame(deck=8, hand=3)
     runs = [
-        train_reinforce(_tiny(total_steps=200, seed=s), tmp_path / f"{i}", game=game)
-        for i, s in enumerate((5, 5, 6))
+        train_reinforce(_tiny(total_steps=200, seed=s), tmp_path / f"{i}", game=game) for i, s in enumerate((5, 5, 6))
     ]
     w = [load_checkpoint(r["final_checkpoint"])["weights"] for r in runs]
     assert all(torch.equal(w[0][k], w[1][k]) for k in w[0])
@@ -254,9 +247,7 @@ def test_bad_opponent_weights(tmp_path):
 def test_reinforce_beats_random_on_six_nimmt(tmp_path):
     from leagues.harness import play_match
 
-    cfg = ReinforceConfig(
-        env_id="sixnimmt_v0", opponents=("random",), total_steps=300_000, num_games=32, seed=0
-    )
+    cfg = ReinforceConfig(env_id="sixnimmt_v0", opponents=("random",), total_steps=300_000, num_games=32, seed=0)
     path = train_reinforce(cfg, tmp_path)["final_checkpoint"]
     game = make_game("sixnimmt_v0")
     agent = make_agent(f"reinforce:{path}", game, seed=1)
@@ -318,7 +309,5 @@ def test_train_cli_reinforce(tmp_path, capsys):
         (["--opponent", "random", "--opponent-weight", "1", "--opponent-weight", "2"], "2 --opp"),
     ):
         with pytest.raises(ValueError, match=match):
-            a = _cli(
-                ["train", "reinforce", "--env", "sixnimmt_v0", "--steps", "1", "--out", str(tmp_path), *bad]
-            )
+            a = _cli(["train", "reinforce", "--env", "sixnimmt_v0", "--steps", "1", "--out", str(tmp_path), *bad])
             a.func(a)

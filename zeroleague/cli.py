@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from agents.registry import convert_value
+from zeroleague.train_cli import add_train_parser
 
 
 def _kwarg(text: str) -> tuple[str, object]:
@@ -120,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default=None)
     g.set_defaults(func=_cmd_gtp)
 
-    # --- training subcommands (train ...) are added here by the training issue ---------------------------
+    add_train_parser(sub)
     return p
 
 

@@ -72,9 +72,7 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
             help="mixture weight of each --opponent, in order (default uniform)",
         )
         if algo == "reinforce":
-            p.add_argument(
-                "--self-play", action="store_true", help="both seats play the learner (no opponent)"
-            )
+            p.add_argument("--self-play", action="store_true", help="both seats play the learner (no opponent)")
         p.add_argument("--steps", type=int, required=True, help="learner decisions to train on")
         p.add_argument("--out", required=True, help="run directory")
         p.add_argument("--seed", type=int, default=0)
@@ -102,9 +100,7 @@ def build_config(args: argparse.Namespace):
         if not args.opponent:
             raise ValueError("train ppo needs at least one --opponent SPEC")
     if args.opponent_weight is not None and len(args.opponent_weight) != len(args.opponent):
-        raise ValueError(
-            f"{len(args.opponent_weight)} --opponent-weight values for {len(args.opponent)} opponents"
-        )
+        raise ValueError(f"{len(args.opponent_weight)} --opponent-weight values for {len(args.opponent)} opponents")
     values: dict[str, Any] = {
         "env_id": args.env,
         "env_kwargs": _pairs(args.env_kwarg, "--env-kwarg", convert_value),
@@ -117,9 +113,7 @@ def build_config(args: argparse.Namespace):
     names = {f.name for f in dataclasses.fields(config_cls)}
     for key, value in _pairs(args.set, "--set", _json_value).items():
         if key not in names:
-            raise ValueError(
-                f"--set {key}: not a field of {config_cls.__name__} ({', '.join(sorted(names))})"
-            )
+            raise ValueError(f"--set {key}: not a field of {config_cls.__name__} ({', '.join(sorted(names))})")
         values[key] = tuple(value) if isinstance(value, list) else value
     return config_cls(**values)
 

@@ -57,6 +57,8 @@ the perspective of the player to move (whose observation ``obs`` is)."""
 
 # Kinds of a descent's end.
 _NEW, _TERMINAL, _COLLISION = 0, 1, 2
+# Kinds of a node (``Tree.kind``).
+ALT, JOINT, SEAT1, PAIR = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,9 @@ class Tree:
     to_play: np.ndarray
     pending: np.ndarray
     num_nodes: np.ndarray
+    kind: np.ndarray
+    partner: np.ndarray
+    avail: np.ndarray
 
     @staticmethod
     def empty(b: int, capacity: int, num_actions: int) -> Tree:
@@ -125,6 +130,9 @@ class Tree:
             to_play=np.full((b, capacity), -1, np.int8),
             pending=np.zeros((b, capacity), bool),
             num_nodes=np.zeros(b, np.int32),
+            kind=np.zeros((b, capacity), np.int8),
+            partner=np.full((b, capacity), -1, np.int32),
+            avail=np.zeros((b, capacity, num_actions), np.int32),
         )
 
     @property
@@ -135,6 +143,7 @@ class Tree:
         """int[num_nodes]: N(s) of every node of game b (terminal nodes: the visits of their parent edge)."""
         k = int(self.num_nodes[b])
         n = 1 + self.edge_n[b, :k].sum(axis=1)
+        n[self.kind[b, :k] == PAIR] -= 1  # a pair node has no evaluation of its own
         term = self.to_play[b, :k] < 0
         inbound = np.zeros(k, np.int64)
         mask = self.child[b, :k] > 0
@@ -147,6 +156,8 @@ class Tree:
     def subtree(self, b: int, action: int) -> Tree | None:
         """Game b's subtree below the root's ``action`` as a compact one-game ``Tree`` (root renumbered 0), or
         None when that child was never expanded or is terminal."""
+        if (self.kind[b, : self.num_nodes[b]] != ALT).any():
+            raise ValueError("subtrees of simultaneous-move trees (joint nodes) are not reused")
         c = int(self.child[b, 0, action]) if self.num_nodes[b] > 0 else -1
         if c <= 0 or self.to_play[b, c] < 0 or self.pending[b, c]:
             return None
@@ -161,7 +172,8 @@ class Tree:
                     prior=self.prior[b, order][None], node_value=self.node_value[b, order][None],
                     sum_n=self.sum_n[b, order][None], sum_w=self.sum_w[b, order][None],
                     to_play=self.to_play[b, order][None], pending=np.zeros((1, k), bool),
-                    num_nodes=np.array([k], np.int32))
+                    num_nodes=np.array([k], np.int32), kind=self.kind[b, order][None],
+                    partner=self.partner[b, order][None], avail=self.avail[b, order][None])
 
 
 @dataclass
@@ -203,20 +215,32 @@ def _subtree_order(child, b, root, order):
 
 
 @nb.njit(cache=True, inline="always")
-def _puct(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, b, n, c_puct, fpu_absolute, fpu):
-    """The PUCT choice at node n of game b (lowest index on ties); -1 if no legal action."""
+def _puct(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, avail, legal, b, n, c_puct, fpu_absolute, fpu,
+          info):
+    """The PUCT choice at (statistics row) n of game b (lowest index on ties); -1 if no legal action. ``info``
+    False: the legal actions are the edges (``child >= 0``) and the exploration term uses √N(s). ``info``
+    True (hidden information): only edges also legal in the current world (``legal``, bool[A]) compete, the
+    exploration term uses √avail(s, a) and the priors are renormalised over those edges."""
     num_actions = child.shape[2]
     n_s = 1.0 + sum_n[b, n]
     q_unvisited = fpu if fpu_absolute else (node_value[b, n] + sum_w[b, n]) / n_s - fpu
     sq = np.sqrt(n_s)
+    scale = 1.0
+    if info:
+        total = 0.0
+        for a in range(num_actions):
+            if legal[a] and child[b, n, a] >= 0:
+                total += prior[b, n, a]
+        scale = 1.0 / total if total > 0 else 1.0
     best = -np.inf
     best_a = -1
     for a in range(num_actions):
-        if child[b, n, a] < 0:
+        if child[b, n, a] < 0 or (info and not legal[a]):
             continue
         k = edge_n[b, n, a]
         q = edge_w[b, n, a] / k if k > 0 else q_unvisited
-        u = q + c_puct * prior[b, n, a] * sq / (1.0 + k)
+        explore = np.sqrt(avail[b, n, a]) if info else sq
+        u = q + c_puct * prior[b, n, a] * scale * explore / (1.0 + k)
         if u > best:
             best = u
             best_a = a
@@ -224,12 +248,13 @@ def _puct(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, b, n, c_puct, 
 
 
 @nb.njit(cache=True)
-def _select(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pending, num_nodes, todo,
+def _select(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pending, num_nodes, avail, todo,
             leaves_per_wave, c_puct, fpu_absolute, fpu, vl, path_nodes, path_actions, path_len, leaf_game,
             leaf_kind):
     """Descend ``min(leaves_per_wave, todo[b])`` times in every game b; allocate the new leaf nodes (pending);
     apply virtual loss ``vl`` to each path. Returns the number of descents (rows) written."""
     r = 0
+    no_world = np.ones(0, np.bool_)
     for b in range(child.shape[0]):
         for _ in range(min(leaves_per_wave, todo[b])):
             n = 0
@@ -240,8 +265,8 @@ def _select(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pen
                 if to_play[b, n] < 0:
                     kind = _TERMINAL
                     break
-                a = _puct(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, b, n, c_puct, fpu_absolute,
-                          fpu)
+                a = _puct(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, avail, no_world, b, n, c_puct,
+                          fpu_absolute, fpu, False)
                 path_actions[r, d] = a
                 c = child[b, n, a]
                 d += 1

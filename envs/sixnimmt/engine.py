@@ -539,9 +539,7 @@ class ObservationView:
     rows: np.ndarray  # int16[B, 4, 5] row cards ascending, 0-padded
     row_len: np.ndarray  # int8[B, 4]
     row_choice: np.ndarray  # bool[B]  the observer is choosing a row
-    revealed: (
-        np.ndarray
-    )  # int16[B, P]  this trick's revealed cards during a row choice (observer first), else 0
+    revealed: np.ndarray  # int16[B, P]  this trick's revealed cards during a row choice (observer first), else 0
 
 
 def decode_observation(obs: np.ndarray, max_card: int, num_players: int) -> ObservationView:
@@ -610,15 +608,12 @@ class SixNimmtGame:
         need = num_players * hand_size + NUM_ROWS
         if not need <= max_card <= MAX_DECK:
             raise ValueError(
-                f"max_card must be in {need}..{MAX_DECK} (num_players*hand_size + 4 cards are dealt), "
-                f"got {max_card!r}"
+                f"max_card must be in {need}..{MAX_DECK} (num_players*hand_size + 4 cards are dealt), got {max_card!r}"
             )
         if row_choice not in ("player", "auto"):
             raise ValueError(f"row_choice must be 'player' or 'auto', got {row_choice!r}")
         if target_score is not None and (
-            isinstance(target_score, bool)
-            or not isinstance(target_score, (int, np.integer))
-            or target_score < 1
+            isinstance(target_score, bool) or not isinstance(target_score, (int, np.integer)) or target_score < 1
         ):
             raise ValueError(f"target_score must be None or a positive int, got {target_score!r}")
         if reward not in ("margin", "win"):
@@ -711,9 +706,7 @@ class SixNimmtGame:
         p = int(state.to_act[g])
         if phase == ROW_CHOICE:
             return (
-                None
-                if action >= m
-                else f"a card action during player_{p}'s row choice (expected a row {m}..{m + 3})"
+                None if action >= m else f"a card action during player_{p}'s row choice (expected a row {m}..{m + 3})"
             )
         if action >= m:
             return "a row action outside a row choice"
@@ -792,9 +785,7 @@ class SixNimmtGame:
             raise ValueError(f"hands must list {P} hands, got {len(hands)}")
         sizes = {len(h) for h in hands}
         if len(sizes) != 1 or not 1 <= sizes.pop() <= H:
-            raise ValueError(
-                f"hands must all have the same size in 1..{H}, got sizes {[len(h) for h in hands]}"
-            )
+            raise ValueError(f"hands must all have the same size in 1..{H}, got sizes {[len(h) for h in hands]}")
         if len(rows) != NUM_ROWS:
             raise ValueError(f"rows must list {NUM_ROWS} rows, got {len(rows)}")
         row_lists = [[r] if isinstance(r, (int, np.integer)) else list(r) for r in rows]

@@ -123,27 +123,26 @@ class raw_env(AECEnv):
             self._was_dead_step(action)
             return
         a = int(action)
+        if not 0 <= a < self.game.num_actions:  # (the engine takes -1 as "leave this game untouched")
+            raise self._illegal(agent, a)
         ret = self.state_.ret[0]
         before = ret.astype(np.float32)
         self._action[0] = a
         try:
-            if a == -1:  # the engine's "leave this game untouched"
-                raise IllegalActionError("-1 is not an action")
             self.game.step(self.state_, self._action)
         except IllegalActionError:
-            reason = self.game.illegal_reason(self.state_, 0, a) if a != -1 else "-1 is not an action"
-            raise IllegalActionError(
-                f"{agent}: action {self.game.action_name(a)} is illegal: {reason}"
-            ) from None
+            raise self._illegal(agent, a) from None
         self._cumulative_rewards[agent] = 0.0
-        self.rewards = dict(
-            zip(self.possible_agents, (ret.astype(np.float32) - before).tolist(), strict=True)
-        )
+        self.rewards = dict(zip(self.possible_agents, (ret.astype(np.float32) - before).tolist(), strict=True))
         if self.state_.phase[0] == DONE:
             self.terminations = {ag: True for ag in self.agents}
         else:
             self.agent_selection = self.possible_agents[self.state_.to_act[0]]
         self._accumulate_rewards()
+
+    def _illegal(self, agent: str, a: int) -> IllegalActionError:
+        reason = self.game.illegal_reason(self.state_, 0, a) if a != -1 else "-1 is not an action"
+        return IllegalActionError(f"{agent}: action {self.game.action_name(a)} is illegal: {reason}")
 
     def render(self) -> str | None:
         """ANSI text: the rows (with bullheads), the hand of the player to act, the penalties."""
@@ -153,13 +152,10 @@ class raw_env(AECEnv):
         lines = [f"round {int(s.round_no[0]) + 1}, trick {int(s.trick[0]) + 1}/{g.hand_size}"]
         for j in range(4):
             cards = [int(c) for c in s.rows[0, j, : s.row_len[0, j]]]
-            lines.append(
-                f"row {j}: {' '.join(f'{c:3d}' for c in cards):<20} ({sum(map(bullheads, cards))} bullheads)"
-            )
+            lines.append(f"row {j}: {' '.join(f'{c:3d}' for c in cards):<20} ({sum(map(bullheads, cards))} bullheads)")
         pens = g.penalties(s)[0]
         lines.append(
-            "penalties: "
-            + ", ".join(f"{a} {int(p)}" for a, p in zip(self.possible_agents, pens, strict=True))
+            "penalties: " + ", ".join(f"{a} {int(p)}" for a, p in zip(self.possible_agents, pens, strict=True))
         )
         if s.phase[0] == DONE:
             lines.append("game over")
