@@ -79,7 +79,7 @@ def openspiel_work(size: int, seed: int) -> Callable[[], int]:
 
 def engine_work(size: int, seed: int, parallel: bool) -> Callable[[], int]:
     game = go_v0.game(board_size=size)
-    batch = max(16, 40_000 // (size * size))
+    batch = max(256, 330_000 // (size * size))  # large enough that 2 threads amortise their start
     seeds = iter(range(seed * 1_000_000, (seed + 1) * 1_000_000))
     return lambda: game.random_playouts(game.init(batch), next(seeds), parallel=parallel)
 
