@@ -10,14 +10,13 @@ Seeding and seats. Game ``i`` of a match is dealt from ``game_seeds(seed, [i])``
 agent drawing from one RNG stream in batch order is reproducible for a fixed ``max_parallel`` only).
 
 Per step: ``current_player`` of every live game; pending decisions grouped by agent; one ``act`` call per
-agent (self-play — the same agent object as agent_a and agent_b — makes ONE call over the pending decisions
-of both seats, so a search agent's evaluator sees bigger batches) with observations, legal masks, acting
-seats, game ids (the match's game indices) and, if the agent ``needs_states``, ``game.information_state`` of
-those games for their acting seats; every returned action is
-checked (legal, or ``RESIGN``) before one ``game.step`` for the whole batch. Observations are computed once
-per step for all live games, on the first access to any batch's ``observations`` (agents that never read them,
-e.g. random or pure search agents, cost nothing there); read them inside ``act``: afterwards the games have
-moved on and a first read raises RuntimeError.
+agent (self-play — the same agent object as agent_a and agent_b — makes ONE call over the pending decisions of
+both seats, so a search agent's evaluator sees bigger batches) with observations, legal masks, acting seats,
+game ids (the match's game indices) and, if the agent ``needs_states``, ``game.information_state`` of those
+games for their acting seats; every returned action is checked (legal, or ``RESIGN``) before one ``game.step``
+for the whole batch. Observations are computed once per step for all live games, on the first access to any
+batch's ``observations`` (agents that never read them, e.g. random or pure search agents, cost nothing there);
+read them inside ``act``: afterwards the games have moved on and a first read raises RuntimeError.
 """
 
 from __future__ import annotations

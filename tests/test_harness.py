@@ -342,8 +342,8 @@ def test_bad_arguments():
 
 def test_self_play_makes_one_act_call_per_step_over_both_seats():
     """The same agent object in both seats: one act call per step over every pending decision, agent_a's and
-    agent_b's games in one batch, reset once per wave, and the same games as two separate copies of that (deterministic)
-    agent."""
+    agent_b's games in one batch, reset once per wave, and the same games as two separate copies of that
+    (deterministic) agent."""
     log: list = []
     game = CountingNim(log, max_pile=20)
     agent = Recorder(NimOptimalAgent(game), log, "self")
@@ -357,5 +357,6 @@ def test_self_play_makes_one_act_call_per_step_over_both_seats():
     assert sorted(agent.resets) == list(range(40))
     log2: list = []
     twin = CountingNim(log2, max_pile=20)
-    ref = play_match(twin, NimOptimalAgent(twin), NimOptimalAgent(twin), num_games=40, seed=5, max_parallel=16)
+    ref = play_match(twin, NimOptimalAgent(twin), NimOptimalAgent(twin), num_games=40, seed=5,
+                     max_parallel=16)
     assert [(r.result, r.actions) for r in res.records] == [(r.result, r.actions) for r in ref.records]

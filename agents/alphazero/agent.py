@@ -11,9 +11,13 @@ pure-search baseline. ``resign=t > 0`` resigns a game (``agents.base.RESIGN``) w
 Subtree reuse (``reuse=true``): after playing ``a`` in harness game ``g`` the agent keeps the subtree below
 ``a`` and the state after ``a``. At its next decision in ``g`` it identifies the opponent's reply among that
 subtree's expanded children as the unique one whose resulting observation and legal mask equal the new ones,
-and searches on from that grandchild subtree; if none or several match, it starts a fresh tree. Only
-perfect-information games are searched; 6 nimmt! (simultaneous moves, hidden hands) needs the
-simultaneous-move search that is not written yet, and asking for it raises ``NotImplementedError``.
+and searches on from that grandchild subtree; if none or several match, it starts a fresh tree.
+
+Simultaneous-move, hidden-information games (6 nimmt!; ``mcts.selection_actions``): the harness passes the
+acting seat's information state, the search samples a world per descent (``SixNimmtGame.sample_worlds``) from
+the agent's own generator (``seed``; so two agents with one seed given the same information states act
+alike) and plays the acting seat's most-visited card; there is no subtree reuse (``reuse`` is ignored). Other
+hidden-information games raise ``NotImplementedError``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from agents.alphazero.mcts import MCTS, Evaluate, MCTSConfig, Tree, choose_actions, uniform_evaluate
+from agents.alphazero.mcts import (
+    MCTS,
+    Evaluate,
+    MCTSConfig,
+    Tree,
+    choose_actions,
+    selection_actions,
+    uniform_evaluate,
+)
 from agents.base import RESIGN, BaseAgent, DecisionBatch
 from agents.registry import register_agent
 from envs.core import BatchedGame
@@ -42,18 +54,21 @@ class AlphaZeroAgent(BaseAgent):
     needs_states = True
 
     def __init__(self, game: BatchedGame, evaluate: Evaluate, config: MCTSConfig, *,
-                 resign: float | None = None, reuse: bool = True, name: str = "az"):
-        if not game.perfect_information:
+                 resign: float | None = None, reuse: bool = True, name: str = "az", seed: int = 0):
+        if not game.perfect_information and selection_actions(game) is None:
             raise NotImplementedError(
-                f"AlphaZeroAgent searches perfect-information games only; {game.env_id!r} has simultaneous "
-                "moves and hidden cards and needs the simultaneous-move (decoupled) search, which is not "
-                "implemented yet")
+                f"AlphaZeroAgent searches perfect-information games and simultaneous-move selection games "
+                f"(6 nimmt!); {game.env_id!r} has hidden information without the selection convention "
+                "(mcts.selection_actions)")
         if resign is not None and not resign >= 0:
             raise ValueError(f"resign threshold must be >= 0 (0 or None = off), got {resign!r}")
+        reuse = reuse and game.perfect_information
         self.game, self.config, self.resign, self.reuse, self.name = game, config, resign or None, reuse, name
         self.mcts = MCTS(game, evaluate, config)
+        self.rng = np.random.default_rng(seed)  # the worlds of hidden-information searches
         self._kept: dict[int, tuple[Tree, Any]] = {}  # game id -> (subtree after our move, state after it)
         self.last_root_values: np.ndarray | None = None  # of the latest act call, per row
+        self.last_visits: np.ndarray | None = None  # of the latest act call: the acting seat's root visits
         self.last_reused: np.ndarray | None = None  # per row: whether a kept subtree was searched on
 
     def reset(self, game_ids: np.ndarray) -> None:
@@ -88,9 +103,11 @@ class AlphaZeroAgent(BaseAgent):
         if batch.states is None:
             raise ValueError("AlphaZeroAgent needs batch.states (needs_states=True); the harness passed none")
         reused = self._reused(batch)
-        result = self.mcts.search(batch.states, reuse=reused)
+        hidden = self.mcts.hidden
+        result = self.mcts.search(batch.states, self.rng if hidden else None, reuse=reused,
+                                  players=np.asarray(batch.players) if hidden else None)
         actions = choose_actions(result.visits, 0.0)
-        self.last_root_values = result.root_value
+        self.last_root_values, self.last_visits = result.root_value, result.visits
         self.last_reused = np.array([t is not None for t in reused])
         if self.reuse:
             after = self.game.copy(batch.states)
@@ -123,7 +140,7 @@ def make_az(game: BatchedGame, path: str, *, seed: int = 0, device: str | None =
     ckpt = load_checkpoint(path, expect_env_id=game.env_id, expect_env_kwargs=game_kwargs(game))
     evaluator = Evaluator(ckpt.model(), pick_device(device))
     return AlphaZeroAgent(game, evaluator.evaluate, _config(sims, c_puct, leaves_per_wave, fpu, fpu_mode),
-                          resign=resign, reuse=reuse)
+                          resign=resign, reuse=reuse, seed=seed)
 
 
 @register_agent("az_uniform", games=None)
@@ -133,4 +150,4 @@ def make_az_uniform(game: BatchedGame, *, seed: int = 0, device: str | None = No
                     reuse: bool = True) -> AlphaZeroAgent:
     """Network-free PUCT search: uniform priors, value 0, exact terminal values (az_uniform:sims=200)."""
     return AlphaZeroAgent(game, uniform_evaluate, _config(sims, c_puct, leaves_per_wave, fpu, fpu_mode),
-                          reuse=reuse, name="az_uniform")
+                          reuse=reuse, name="az_uniform", seed=seed)

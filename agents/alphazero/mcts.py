@@ -1,4 +1,5 @@
-"""Batched PUCT Monte-Carlo tree search (AlphaZero) over any 2-player zero-sum ``envs.core.BatchedGame``.
+"""Batched PUCT Monte-Carlo tree search (AlphaZero) over 2-player zero-sum ``envs.core.BatchedGame``s: of
+perfect information, or with simultaneous selections and hidden hands (6 nimmt!; see the section below).
 
 Sign convention (the one rule every part of the search follows)
     A value is always from the perspective of the player to move at the node it belongs to. The evaluator
@@ -34,8 +35,43 @@ One simulation wave: for every game, ``leaves_per_wave`` descents from the root 
     ``game.returns``. Selection, expansion bookkeeping and backup are numba functions over the arrays. Ties in
     PUCT scores go to the lowest action index, so search is deterministic given the evaluator and the noise.
 
+Simultaneous moves and hidden information (6 nimmt!; ``selection_actions`` states the convention)
+    The root is the acting seat's information state (the opponent's pending card back in its hand, unseen
+    cards unknown), and every descent plays in its own world drawn by ``game.sample_worlds`` from it (one
+    world per descent, "determinized" as in information-set MCTS: nodes are keyed by the action history, which
+    in 6 nimmt! fixes everything public, so a node is shared by all worlds; only the opponent's hand differs).
+    Descents run level by level over the batch (``_descend_level``): the worlds' legal masks, one compiled
+    choice per descent, one batched ``game.step``; so a leaf's state is at hand when the descent ends, with no
+    replay. Node kinds (``kind``): ``ALT`` an ordinary node (a row choice is one); ``JOINT`` a trick's
+    selection stage, holding seat 0's statistics, with seat 1's in a separate row ``partner[n]`` (kind
+    ``SEAT1``, ``to_play`` 1); ``PAIR`` the node ``child[n, a0]`` below a joint node whose ``child[., a1]``
+    leads on, so the joint node's children are indexed by the card pair (its ``edge_n`` counts the pair's
+    visits). Both seats choose from their own rows before the descent goes on, then the two cards are
+    stepped in AEC order (seat 0, seat 1); neither choice reads the other, and each row sees only what its
+    seat sees. A joint leaf is evaluated on each seat's own observation (seat 1's after an arbitrary choice of
+    seat 0, which that observation does not show) in the same evaluator call; its value is the mean of both
+    seats' values (seat 0's perspective), each row gets its seat's priors. Backup is unchanged: each row's
+    edge takes the value from its own seat's perspective (``to_play``). The acting seat's cards are the same
+    in every world; the opponent's are not, so, ISMCTS-style, a choice considers only the actions legal in the
+    current world, an action legal for the first time is opened with the prior ``1/|legal|``, the priors are
+    renormalised over the legal actions, and PUCT's ``√N(s)`` becomes ``√avail(s, a)``, the number of descents
+    in which ``a`` was available there (``Tree.avail``).
+
+    Joint selection rule (``MCTSConfig.joint_selection``). "rm" (default): regret matching per seat, as in
+    the SM-MCTS of Lanctot, Lisý and Winands (2013): sample ``a`` from ``sigma`` proportional to the positive
+    cumulative regrets (the priors while none is positive) mixed with ``rm_explore`` uniform exploration; the
+    backup adds to every action legal at that choice ``-u`` and to the chosen one ``u / sigma(a)`` (outcome
+    sampling; ``u`` the chooser's value). Its visit distribution tracks the average strategy, which goes to an
+    equilibrium of the stage game, so mixed equilibria are found rather than a pure, exploitable choice.
+    "puct": decoupled PUCT (each seat's PUCT on its own row); cheaper to reason about and guided by the priors
+    throughout, but decoupled UCT is known not to converge to equilibria in general — on the small solved
+    deals of ``tests/test_smmcts.py`` it was the less exact of the two (mean root value error 0.057 vs 0.023
+    over 6 three-card deals at 4,000 simulations), hence the default. The result (visits, policy, root value)
+    is the acting seat's: at a joint root, from its own row. No subtree reuse for these games.
+
 Self-play mode adds Dirichlet noise to the root priors (``(1 - noise_frac) P + noise_frac Dir(alpha)`` over
-the legal actions; the stored priors stay clean so a reused subtree carries no stale noise) and
+the legal actions, at the root row of the acting seat; the stored priors stay clean so a reused subtree
+carries no stale noise) and
 ``choose_actions`` samples with ``temperature``; evaluation mode plays the most-visited move. A
 ``SearchResult`` gives the root visit counts (the soft policy targets), the root values and per-game subtrees
 for reuse.
@@ -67,7 +103,9 @@ class MCTSConfig:
     subtree's visits). ``fpu_mode``: "reduction" (unvisited ``Q = Q(s) - fpu``) or "absolute" (``Q = fpu``).
     ``dirichlet_alpha``/``noise_frac``: root noise, self-play only. ``temperature``: self-play move sampling
     (visits^(1/T); 0 = most visited). ``leaves_per_wave``: descents per game per evaluator call;
-    ``virtual_loss``: lost visits added to a pending path when ``leaves_per_wave > 1``."""
+    ``virtual_loss``: lost visits added to a pending path when ``leaves_per_wave > 1``. ``joint_selection``:
+    how each seat chooses at a joint (simultaneous) node of a hidden-information search: "rm" (regret
+    matching with ``rm_explore`` uniform exploration) or "puct" (decoupled PUCT)."""
 
     num_simulations: int = 200
     c_puct: float = 1.25
@@ -78,6 +116,8 @@ class MCTSConfig:
     temperature: float = 1.0
     leaves_per_wave: int = 1
     virtual_loss: int = 1
+    joint_selection: str = "rm"
+    rm_explore: float = 0.05
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_simulations, int) or self.num_simulations < 1:
@@ -96,6 +136,10 @@ class MCTSConfig:
             raise ValueError(f"leaves_per_wave must be an int >= 1, got {self.leaves_per_wave!r}")
         if not isinstance(self.virtual_loss, int) or self.virtual_loss < 0:
             raise ValueError(f"virtual_loss must be an int >= 0, got {self.virtual_loss!r}")
+        if self.joint_selection not in ("rm", "puct"):
+            raise ValueError(f"joint_selection must be 'rm' or 'puct', got {self.joint_selection!r}")
+        if not 0.0 < self.rm_explore <= 1.0:
+            raise ValueError(f"rm_explore must be in (0, 1], got {self.rm_explore!r}")
 
 
 @dataclass
@@ -115,10 +159,13 @@ class Tree:
     kind: np.ndarray
     partner: np.ndarray
     avail: np.ndarray
+    regret: np.ndarray
 
     @staticmethod
-    def empty(b: int, capacity: int, num_actions: int) -> Tree:
-        # zeros (lazily paged): child 0 = "not expanded"; rows are written when a node is expanded.
+    def empty(b: int, capacity: int, num_actions: int, hidden: bool = False) -> Tree:
+        # zeros (lazily paged): child 0 = "not expanded"; rows are written when a node is expanded. The
+        # availability counts and regrets exist in hidden-information trees only (else [b, 0, 0]).
+        m, a = (capacity, num_actions) if hidden else (0, 0)
         return Tree(
             child=np.zeros((b, capacity, num_actions), np.int32),
             edge_n=np.zeros((b, capacity, num_actions), np.int32),
@@ -132,7 +179,8 @@ class Tree:
             num_nodes=np.zeros(b, np.int32),
             kind=np.zeros((b, capacity), np.int8),
             partner=np.full((b, capacity), -1, np.int32),
-            avail=np.zeros((b, capacity, num_actions), np.int32),
+            avail=np.zeros((b, m, a), np.int32),
+            regret=np.zeros((b, m, a), np.float32),
         )
 
     @property
@@ -155,9 +203,10 @@ class Tree:
 
     def subtree(self, b: int, action: int) -> Tree | None:
         """Game b's subtree below the root's ``action`` as a compact one-game ``Tree`` (root renumbered 0), or
-        None when that child was never expanded or is terminal."""
-        if (self.kind[b, : self.num_nodes[b]] != ALT).any():
-            raise ValueError("subtrees of simultaneous-move trees (joint nodes) are not reused")
+        None when that child was never expanded or is terminal, or the tree is a hidden-information search's
+        (not reused)."""
+        if self.avail.shape[1]:  # a hidden-information tree: its nodes hold statistics of many worlds
+            return None
         c = int(self.child[b, 0, action]) if self.num_nodes[b] > 0 else -1
         if c <= 0 or self.to_play[b, c] < 0 or self.pending[b, c]:
             return None
@@ -173,19 +222,32 @@ class Tree:
                     sum_n=self.sum_n[b, order][None], sum_w=self.sum_w[b, order][None],
                     to_play=self.to_play[b, order][None], pending=np.zeros((1, k), bool),
                     num_nodes=np.array([k], np.int32), kind=self.kind[b, order][None],
-                    partner=self.partner[b, order][None], avail=self.avail[b, order][None])
+                    partner=self.partner[b, order][None], avail=self.avail[b, :0][None],
+                    regret=self.regret[b, :0][None])
 
 
 @dataclass
 class SearchResult:
     """``visits`` int32[B, A] root visit counts; ``policy`` float32[B, A] their distribution (the soft policy
-    target); ``root_value`` float32[B] the root's mean value for its player to move; ``tree`` the search trees
+    target); ``root_value`` float32[B] the root's mean value for its player to move (hidden-information
+    searches: all three for the acting seat, from its own row at a joint root); ``tree`` the search trees
     (``tree.subtree(b, a)`` for reuse)."""
 
     visits: np.ndarray
     policy: np.ndarray
     root_value: np.ndarray
     tree: Tree
+
+
+def selection_actions(game: BatchedGame) -> int | None:
+    """S where ``game`` is a 2-player hidden-information game of simultaneous selections, else None. The
+    convention (6 nimmt!'s ``SixNimmtGame``, whose ``max_card`` gives S): actions ``0..S-1`` are selections; a
+    selection stage starts where seat 0 is to move with a selection legal, and seat 1's selection follows it
+    before anything is revealed; ``information_state`` rewinds a pending selection to that start."""
+    if game.perfect_information or game.num_players != 2:
+        return None
+    s = getattr(game, "max_card", None)
+    return int(s) if isinstance(s, (int, np.integer)) else None
 
 
 def uniform_evaluate(obs: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -215,8 +277,8 @@ def _subtree_order(child, b, root, order):
 
 
 @nb.njit(cache=True, inline="always")
-def _puct(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, avail, legal, b, n, c_puct, fpu_absolute, fpu,
-          info):
+def _puct(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, avail, legal, b, n, c_puct, fpu_absolute,
+          fpu, info):
     """The PUCT choice at (statistics row) n of game b (lowest index on ties); -1 if no legal action. ``info``
     False: the legal actions are the edges (``child >= 0``) and the exploration term uses √N(s). ``info``
     True (hidden information): only edges also legal in the current world (``legal``, bool[A]) compete, the
@@ -265,8 +327,8 @@ def _select(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pen
                 if to_play[b, n] < 0:
                     kind = _TERMINAL
                     break
-                a = _puct(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, avail, no_world, b, n, c_puct,
-                          fpu_absolute, fpu, False)
+                a = _puct(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, avail, no_world, b, n,
+                          c_puct, fpu_absolute, fpu, False)
                 path_actions[r, d] = a
                 c = child[b, n, a]
                 d += 1
@@ -296,13 +358,136 @@ def _select(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pen
     return r
 
 
+@nb.njit(cache=True, inline="always")
+def _regret_matching(child, prior, regret, legal, b, n, gamma, draw, prob_out):
+    """Regret-matching choice at (statistics row) n of game b among the actions legal in this world:
+    sigma(a) proportional to the positive regret (the renormalised priors while no regret is positive), mixed
+    with ``gamma`` uniform exploration; samples with the uniform ``draw`` and writes sigma(chosen) to
+    ``prob_out[0]``."""
+    num_actions = child.shape[2]
+    pos = 0.0
+    pri = 0.0
+    count = 0
+    for a in range(num_actions):
+        if legal[a] and child[b, n, a] >= 0:
+            pos += max(regret[b, n, a], 0.0)
+            pri += prior[b, n, a]
+            count += 1
+    cum = 0.0
+    last = -1
+    for a in range(num_actions):
+        if not (legal[a] and child[b, n, a] >= 0):
+            continue
+        if pos > 0:
+            sigma = max(regret[b, n, a], 0.0) / pos
+        else:
+            sigma = prior[b, n, a] / pri if pri > 0 else 1.0 / count
+        p = (1.0 - gamma) * sigma + gamma / count
+        cum += p
+        last = a
+        prob_out[0] = p
+        if draw < cum:
+            return a
+    return last
+
+
 @nb.njit(cache=True)
-def _expand_backup(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pending, rows,
-                   path_nodes, path_actions, path_len, leaf_game, leaf_kind, new_to_play, new_value,
-                   new_prior, new_legal, vl, done):
+def _descend_level(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pending, num_nodes, kind,
+                   partner, avail, regret, rows, legal, draws, active, node, stage, path_nodes, path_actions,
+                   path_len, path_prob, path_legal, leaf_game, leaf_kind, c_puct, fpu_absolute, fpu, vl, rm,
+                   gamma, out_actions):
+    """One level of the hidden-information descents: every active row r (in its own world, whose legal mask
+    is ``legal[r]``) makes one choice and returns it in ``out_actions[r]`` (-1: nothing to step). At an
+    alternating node: the node's PUCT choice. At a joint node, stage 0: seat 0's choice from the joint node's
+    own row, then the row moves to the pair node ``child[n, a0]`` (allocated on first use) at stage 1; stage
+    1: seat 1's choice from the joint node's seat-1 row (``partner``), then on through ``child[pair, a1]``.
+    Neither choice reads the other. Each choice first opens the edges that are legal in this world but were
+    never seen (prior: a uniform share ``1/|legal|``) and counts the availability of every legal action.
+    With ``rm`` a joint node's choices are by regret matching instead (``_regret_matching``, sampled with the
+    uniform ``draws[r]``; the sampling probability and the legal mask are kept for the regret update). A row
+    ends at a terminal node, at a new leaf (allocated here, pending; its action still to be stepped) or at a
+    pending node (a collision)."""
+    num_actions = child.shape[2]
+    for r in range(rows):
+        out_actions[r] = -1
+        if not active[r]:
+            continue
+        b = leaf_game[r]
+        n = node[r]
+        d = path_len[r]
+        if stage[r] == 0 and to_play[b, n] < 0:
+            leaf_kind[r] = _TERMINAL
+            active[r] = False
+            continue
+        row = n if stage[r] == 0 else partner[b, path_nodes[r, d - 1]]
+        count = 0
+        for a in range(num_actions):
+            if legal[r, a]:
+                count += 1
+        for a in range(num_actions):
+            if legal[r, a]:
+                if child[b, row, a] < 0:
+                    child[b, row, a] = 0
+                    prior[b, row, a] = 1.0 / count
+                avail[b, row, a] += 1
+        if rm and (stage[r] == 1 or kind[b, n] == JOINT):
+            a = _regret_matching(child, prior, regret, legal[r], b, row, gamma, draws[r], path_prob[r, d:])
+            path_legal[r, d] = legal[r]
+        else:
+            a = _puct(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, avail, legal[r], b, row, c_puct,
+                      fpu_absolute, fpu, True)
+        out_actions[r] = a
+        path_nodes[r, d] = row
+        path_actions[r, d] = a
+        d += 1
+        if stage[r] == 0 and kind[b, n] == JOINT:
+            m = child[b, n, a]
+            if m == 0:
+                m = num_nodes[b]
+                num_nodes[b] += 1
+                child[b, n, a] = m
+                kind[b, m] = PAIR
+                to_play[b, m] = to_play[b, partner[b, n]]
+            node[r] = m
+            stage[r] = 1
+        else:
+            if stage[r] == 1:  # the pair node's edge: the visits of this card pair
+                path_nodes[r, d] = n
+                path_actions[r, d] = a
+                d += 1
+                stage[r] = 0
+            c = child[b, n, a]
+            if c == 0:
+                c = num_nodes[b]
+                num_nodes[b] += 1
+                child[b, n, a] = c
+                pending[b, c] = True
+                leaf_kind[r] = _NEW
+                active[r] = False
+            elif pending[b, c]:
+                leaf_kind[r] = _COLLISION
+                active[r] = False
+                out_actions[r] = -1
+            node[r] = c
+        path_nodes[r, d] = node[r]
+        if vl > 0:
+            for t in range(path_len[r], d):
+                edge_n[b, path_nodes[r, t], path_actions[r, t]] += vl
+                edge_w[b, path_nodes[r, t], path_actions[r, t]] -= vl
+                sum_n[b, path_nodes[r, t]] += vl
+                sum_w[b, path_nodes[r, t]] -= vl
+        path_len[r] = d
+
+
+@nb.njit(cache=True)
+def _expand_backup(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pending, node_kind,
+                   regret, rows, path_nodes, path_actions, path_len, path_prob, path_legal, leaf_game,
+                   leaf_kind, new_to_play, new_value, new_prior, new_legal, vl, rm, done):
     """For each row r < rows: write a new leaf (``new_*[r]``: player to move, value from its perspective —
     seat 0's for terminal leaves —, priors, legal mask), undo the path's virtual loss and back the leaf value
-    up; collisions only undo their virtual loss. ``done[b]`` counts the completed simulations."""
+    up; collisions only undo their virtual loss. ``done[b]`` counts the completed simulations. With ``rm``,
+    the regrets of the joint rows on the path take the outcome-sampling update: every action legal at the
+    choice loses the value ``u`` (the chooser's), the chosen one gains ``u / sigma(chosen)``."""
     num_actions = child.shape[2]
     for r in range(rows):
         b = leaf_game[r]
@@ -346,61 +531,152 @@ def _expand_backup(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_pl
             edge_w[b, n, a] += val
             sum_n[b, n] += 1
             sum_w[b, n] += val
+            if rm and (node_kind[b, n] == JOINT or node_kind[b, n] == SEAT1):
+                for a2 in range(num_actions):
+                    if path_legal[r, t, a2]:
+                        regret[b, n, a2] -= val
+                regret[b, n, a] += val / path_prob[r, t]
         done[b] += 1
 
 
 # ----------------------------------------------------------------------------------------------------------
 
 
+class _Paths:
+    """Per-descent work arrays: ``nodes[r, t]``/``actions[r, t]`` the (statistics row, action) pairs of
+    descent r's path and ``nodes[r, length[r]]`` its leaf; ``prob``/``legal``: each regret-matching choice's
+    sampling probability and the legal mask it chose from (``legal`` is [rows, depth, 0] without regret
+    matching)."""
+
+    def __init__(self, rows: int, depth: int, num_actions: int):
+        self.nodes = np.zeros((rows, depth + 1), np.int32)
+        self.actions = np.zeros((rows, depth), np.int32)
+        self.length = np.zeros(rows, np.int32)
+        self.prob = np.ones((rows, depth), np.float32)
+        self.legal = np.zeros((rows, depth if num_actions else 0, num_actions), bool)
+
+    @staticmethod
+    def at(nodes: np.ndarray) -> _Paths:
+        """Empty paths ending at ``nodes`` (to expand nodes that no descent reached: roots, seat-1 rows)."""
+        p = _Paths(len(nodes), 0, 0)
+        p.nodes[:, 0] = nodes
+        return p
+
+
+def _leaf_rows(player, value, prior, legal, num_actions: int) -> tuple[np.ndarray, ...]:
+    """An ``_evaluate_states`` tuple of non-joint leaves."""
+    return (player, value, prior, legal, np.zeros(len(player), bool), np.zeros((0, num_actions), np.float32),
+            np.zeros((0, num_actions), bool))
+
+
 class MCTS:
-    """Batched PUCT search for ``game`` (2 players, zero-sum, perfect information) with leaf evaluator
-    ``evaluate`` (see ``Evaluate``). See the module docstring for the algorithm and the conventions."""
+    """Batched PUCT search for ``game`` (2 players, zero-sum) with leaf evaluator ``evaluate`` (see
+    ``Evaluate``): perfect-information games, or hidden-information games with simultaneous selections (see
+    ``selection_actions``). See the module docstring for the algorithm and the conventions."""
 
     def __init__(self, game: BatchedGame, evaluate: Evaluate, config: MCTSConfig | None = None):
         if game.num_players != 2:
             raise ValueError(f"MCTS needs a 2-player zero-sum game, {game.env_id!r} has {game.num_players} "
                              "players")
-        if not game.perfect_information:
-            raise ValueError(f"MCTS searches perfect-information games; {game.env_id!r} has hidden "
-                             "information")
+        self.selection = selection_actions(game)
+        if not game.perfect_information and self.selection is None:
+            raise ValueError(f"MCTS searches perfect-information games and simultaneous-selection games "
+                             f"(6 nimmt!); {game.env_id!r} has hidden information and no selection_actions")
         self.game, self.evaluate, self.config = game, evaluate, config or MCTSConfig()
 
-    def _evaluate_states(self, states) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(player to move int8, value from its perspective / seat 0's if terminal, the evaluator's priors,
-        legal mask) of states; one evaluator call for all non-terminal ones. ``_expand_backup`` restricts the
-        priors to the legal actions and renormalises them."""
+    @property
+    def hidden(self) -> bool:
+        """Whether the search samples worlds and has joint nodes (hidden-information, simultaneous game)."""
+        return self.selection is not None
+
+    def _evaluate_states(self, states) -> tuple[np.ndarray, ...]:
+        """``(player, value, prior, legal, joint, prior1, legal1)`` of states: the player to move (int8, -1 if
+        terminal), the value from its perspective (seat 0's if terminal), the evaluator's priors and the legal
+        mask; where ``joint`` (a simultaneous selection begins: seat 0 to choose) also seat 1's priors and
+        legal mask ``prior1``/``legal1`` (rows in the order of ``flatnonzero(joint)``) from seat 1's own
+        observation after an arbitrary choice of seat 0 (which that observation does not show), and ``value``
+        = (v0 - v1) / 2, the mean of both seats' values in seat 0's perspective. ONE evaluator call for all.
+        ``_expand_backup`` restricts the priors to the legal actions and renormalises them."""
         g = self.game
         term = np.asarray(g.terminal(states), dtype=bool)
         player = np.asarray(g.current_player(states)).astype(np.int8)
         player[term] = -1
         legal = np.asarray(g.legal_mask(states), dtype=bool)
         legal[term] = False
+        joint = np.zeros(len(term), bool)
+        if self.hidden:
+            joint = (player == 0) & legal[:, : self.selection].any(axis=1)
         value = np.zeros(len(term), np.float32)
         prior = np.zeros(legal.shape, np.float32)
         if term.any():
             value[term] = np.asarray(g.returns(states), dtype=np.float32)[term, 0]
         live = np.flatnonzero(~term)
+        jrows = np.flatnonzero(joint)
+        legal1 = np.zeros((len(jrows), g.num_actions), bool)
+        prior1 = np.zeros((len(jrows), g.num_actions), np.float32)
         if len(live):
             sub = g.take(states, live) if len(live) < len(term) else states
-            pl = player[live].astype(np.int64)
-            pri, val = self.evaluate(g.observe(sub, pl), legal[live])
+            obs, masks = g.observe(sub, player[live].astype(np.int64)), legal[live]
+            if len(jrows):
+                second = g.take(states, jrows)
+                g.step(second, np.argmax(legal[jrows], axis=1).astype(np.int64))
+                legal1 = np.asarray(g.legal_mask(second), dtype=bool)
+                obs = np.concatenate([obs, g.observe(second, 1)])
+                masks = np.concatenate([masks, legal1])
+            pri, val = self.evaluate(obs, masks)
             val = np.asarray(val, dtype=np.float32).reshape(-1)
-            if val.shape != (len(live),) or not np.isfinite(val).all():
-                raise ValueError(f"evaluator returned values of shape {val.shape} (expected ({len(live)},)) "
+            if val.shape != (len(masks),) or not np.isfinite(val).all():
+                raise ValueError(f"evaluator returned values of shape {val.shape} (expected ({len(masks)},)) "
                                  "or non-finite values")
-            value[live] = np.clip(val, -1.0, 1.0)
+            val = np.clip(val, -1.0, 1.0)
             pri = np.asarray(pri, dtype=np.float32)
-            if pri.shape != (len(live), g.num_actions) or not np.isfinite(pri).all():
+            if pri.shape != (len(masks), g.num_actions) or not np.isfinite(pri).all():
                 raise ValueError(f"evaluator returned priors of shape {pri.shape} (expected "
-                                 f"({len(live)}, {g.num_actions})) or non-finite priors")
-            prior[live] = pri
-        return player, value, prior, legal
+                                 f"({len(masks)}, {g.num_actions})) or non-finite priors")
+            value[live], prior[live] = val[: len(live)], pri[: len(live)]
+            if len(jrows):
+                value[jrows] = (value[jrows] - val[len(live):]) / 2
+                prior1 = pri[len(live):]
+        return player, value, prior, legal, joint, prior1, legal1
+
+    def _expand(self, tree: Tree, rows: int, path, leaf_game, leaf_kind, evaluated, done) -> None:
+        """Write the evaluated new leaves of ``rows`` descents (``evaluated``: ``_evaluate_states`` of the
+        leaves, row-aligned; entries of rows that are not new leaves are ignored) and back them up along
+        ``path`` (``_Paths``); a joint leaf also gets its seat-1 row (allocated here, linked by
+        ``partner``)."""
+        player, value, prior, legal, joint, prior1, legal1 = evaluated
+        _expand_backup(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.sum_n,
+                       tree.sum_w, tree.to_play, tree.pending, tree.kind, tree.regret, rows, path.nodes,
+                       path.actions, path.length, path.prob, path.legal, leaf_game, leaf_kind, player, value,
+                       prior, legal,
+                       self._vl, self._rm, done)
+        jrows = np.flatnonzero(joint)
+        if len(jrows) == 0:
+            return
+        games = leaf_game[jrows]
+        leaves = path.nodes[jrows, path.length[jrows]]
+        seat1 = np.empty(len(jrows), np.int32)
+        for i, b in enumerate(games.tolist()):  # allocate in row order (deterministic)
+            seat1[i] = tree.num_nodes[b]
+            tree.num_nodes[b] += 1
+        tree.kind[games, leaves] = JOINT
+        tree.partner[games, leaves] = seat1
+        tree.kind[games, seat1] = SEAT1
+        k = len(jrows)
+        self._expand(tree, k, _Paths.at(seat1), games.astype(np.int32), np.zeros(k, np.int32),
+                     _leaf_rows(np.ones(k, np.int8), -value[jrows], prior1, legal1, self.game.num_actions),
+                     np.zeros(len(tree.num_nodes), np.int64))
 
     def search(self, root_states, rng: np.random.Generator | None = None, self_play: bool = False,
-               reuse: list[Tree | None] | None = None) -> SearchResult:
+               reuse: list[Tree | None] | None = None, players: np.ndarray | None = None) -> SearchResult:
         """Search from each of the B ``root_states`` (none terminal). ``reuse[b]``: a one-game subtree whose
         root IS ``root_states`` game b (from ``SearchResult.tree.subtree``), or None for a fresh tree. ``rng``
-        is needed in self-play mode (root Dirichlet noise)."""
+        is needed in self-play mode (root Dirichlet noise) and for hidden-information games (worlds).
+
+        Hidden-information games: ``root_states`` are information states (``game.information_state``) of the
+        seats ``players[b]`` (required) who act there; every descent searches a world drawn by
+        ``game.sample_worlds`` from its root, and the result (visits, policy, root value) is that seat's, at a
+        joint root from its own row. No subtree reuse there."""
         g, cfg = self.game, self.config
         term = np.asarray(g.terminal(root_states), dtype=bool)
         if term.any():
@@ -410,6 +686,14 @@ class MCTS:
             reuse = [None] * nb_games
         if len(reuse) != nb_games:
             raise ValueError(f"reuse has {len(reuse)} entries for {nb_games} root states")
+        if self.hidden:
+            if players is None or rng is None:
+                raise ValueError("a hidden-information search needs the acting players and an rng (worlds)")
+            players = np.asarray(players, dtype=np.int64)
+            if players.shape != (nb_games,) or not np.isin(players, (0, 1)).all():
+                raise ValueError(f"players must be {nb_games} seats in (0, 1), got {players!r}")
+            if any(t is not None for t in reuse):
+                raise ValueError("subtree reuse is not supported for hidden-information games")
         sims = cfg.num_simulations
         player = np.asarray(g.current_player(root_states))
         for b, t in enumerate(reuse):
@@ -418,7 +702,8 @@ class MCTS:
                                  f"{t.to_play[0, 0]} and {t.child.shape[2]} actions; the state has player "
                                  f"{player[b]} and {g.num_actions})")
         sizes = np.array([0 if t is None else int(t.num_nodes[0]) for t in reuse])
-        tree = Tree.empty(nb_games, int(sizes.max()) + sims + 1, g.num_actions)
+        per_sim = 3 if self.hidden else 1  # pair node, leaf and its seat-1 row
+        tree = Tree.empty(nb_games, int(sizes.max()) + per_sim * (sims + 1), g.num_actions, self.hidden)
         for b, t in enumerate(reuse):
             if t is not None:
                 k = sizes[b]
@@ -426,52 +711,64 @@ class MCTS:
                     if f.name != "num_nodes":
                         getattr(tree, f.name)[b, :k] = getattr(t, f.name)[0, :k]
                 tree.num_nodes[b] = k
+        self._vl = cfg.virtual_loss if cfg.leaves_per_wave > 1 else 0
+        self._rm = self.hidden and cfg.joint_selection == "rm"
         fresh = np.flatnonzero(sizes == 0)
-        if len(fresh):  # evaluate and expand fresh roots
+        if len(fresh):  # evaluate and expand fresh roots (hidden information: in a sampled world)
             sub = g.take(root_states, fresh) if len(fresh) < nb_games else root_states
-            player, value, prior, legal = self._evaluate_states(sub)
+            if self.hidden:
+                sub = g.sample_worlds(sub, players[fresh], rng)
             tree.num_nodes[fresh] = 1
-            rows = len(fresh)
-            zeros = np.zeros(rows, np.int32)
-            _expand_backup(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.sum_n,
-                           tree.sum_w, tree.to_play, tree.pending, rows, np.zeros((rows, 1), np.int32),
-                           np.zeros((rows, 1), np.int32), zeros, fresh.astype(np.int32), zeros, player, value,
-                           prior, legal, 0, np.zeros(nb_games, np.int64))
+            zeros = np.zeros(len(fresh), np.int32)
+            self._expand(tree, len(fresh), _Paths.at(zeros), fresh.astype(np.int32), zeros,
+                         self._evaluate_states(sub), np.zeros(nb_games, np.int64))
+        root = np.zeros(nb_games, np.int64)  # the statistics row of the acting seat at the root
+        if self.hidden:
+            root = np.where((tree.kind[:, 0] == JOINT) & (players == 1), tree.partner[:, 0], 0)
+            if (tree.to_play[np.arange(nb_games), root] != players).any():
+                raise ValueError(f"the root players {player.tolist()} do not fit the acting seats "
+                                 f"{players.tolist()}")
+        at = (np.arange(nb_games), root)
         clean_root = None
         if self_play and cfg.noise_frac > 0:
             if rng is None:
                 raise ValueError("self-play search needs an rng for the root Dirichlet noise")
-            clean_root = tree.prior[:, 0].copy()
+            clean_root = tree.prior[at].copy()
             for b in range(nb_games):
-                legal_b = np.flatnonzero(tree.child[b, 0] >= 0)
+                legal_b = np.flatnonzero(tree.child[b, root[b]] >= 0)
                 noise = rng.dirichlet(np.full(len(legal_b), cfg.dirichlet_alpha))
                 mixed = (1 - cfg.noise_frac) * clean_root[b, legal_b] + cfg.noise_frac * noise
-                tree.prior[b, 0, legal_b] = mixed
-        self._run(tree, root_states, sims)
+                tree.prior[b, root[b], legal_b] = mixed
+        if self.hidden:
+            self._run_hidden(tree, root_states, players, sims, rng)
+        else:
+            self._run(tree, root_states, sims)
         if clean_root is not None:
-            tree.prior[:, 0] = clean_root
-        visits = tree.edge_n[:, 0].copy()
+            tree.prior[at] = clean_root
+        visits = tree.edge_n[at].copy()
         policy = (visits / np.maximum(visits.sum(axis=1, keepdims=True), 1)).astype(np.float32)
-        root_value = (tree.node_value[:, 0] + tree.sum_w[:, 0]) / (1 + tree.sum_n[:, 0])
+        root_value = (tree.node_value[at] + tree.sum_w[at]) / (1 + tree.sum_n[at])
         root_value = root_value.astype(np.float32)
         return SearchResult(visits=visits, policy=policy, root_value=root_value, tree=tree)
+
+    def _leaves(self, states, rows: int, new: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``_evaluate_states`` of the new leaves ``states`` (descents ``new`` of ``rows``; None when there is
+        none) laid out by descent (other descents: no player, no legal action, not joint)."""
+        out = _leaf_rows(np.full(rows, -1, np.int8), np.zeros(rows, np.float32),
+                         np.zeros((rows, self.game.num_actions), np.float32),
+                         np.zeros((rows, self.game.num_actions), bool), self.game.num_actions)
+        if states is None:
+            return out
+        player, value, prior, legal, joint, prior1, legal1 = self._evaluate_states(states)
+        for full, part in zip(out[:5], (player, value, prior, legal, joint), strict=True):
+            full[new] = part
+        return (*out[:5], prior1, legal1)
 
     def _run(self, tree: Tree, root_states, sims: int) -> None:
         g, cfg = self.game, self.config
         nb_games = len(tree.num_nodes)
-        lpw = cfg.leaves_per_wave
-        vl = cfg.virtual_loss if lpw > 1 else 0
-        rows_max = nb_games * lpw
-        depth_max = tree.capacity
-        path_nodes = np.zeros((rows_max, depth_max + 1), np.int32)
-        path_actions = np.zeros((rows_max, depth_max), np.int32)
-        path_len = np.zeros(rows_max, np.int32)
-        leaf_game = np.zeros(rows_max, np.int32)
-        leaf_kind = np.zeros(rows_max, np.int32)
-        new_to_play = np.full(rows_max, -1, np.int8)
-        new_value = np.zeros(rows_max, np.float32)
-        new_prior = np.zeros((rows_max, g.num_actions), np.float32)
-        new_legal = np.zeros((rows_max, g.num_actions), bool)
+        path = _Paths(nb_games * cfg.leaves_per_wave, tree.capacity, 0)
+        leaf_game, leaf_kind = np.zeros(len(path.length), np.int32), np.zeros(len(path.length), np.int32)
         done = np.zeros(nb_games, np.int64)
         fpu_abs = cfg.fpu_mode == "absolute"
         while True:
@@ -479,36 +776,75 @@ class MCTS:
             if not (todo > 0).any():
                 break
             rows = _select(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.sum_n,
-                           tree.sum_w, tree.to_play, tree.pending, tree.num_nodes, todo, lpw, cfg.c_puct,
-                           fpu_abs, cfg.fpu, vl, path_nodes, path_actions, path_len, leaf_game, leaf_kind)
+                           tree.sum_w, tree.to_play, tree.pending, tree.num_nodes, tree.avail, todo,
+                           cfg.leaves_per_wave, cfg.c_puct, fpu_abs, cfg.fpu, self._vl, path.nodes,
+                           path.actions, path.length, leaf_game, leaf_kind)
             new = np.flatnonzero(leaf_kind[:rows] == _NEW)
-            if len(new):
-                states = g.take(root_states, leaf_game[new])
-                lens = path_len[new]
-                for t in range(int(lens.max())):
-                    g.step(states, np.where(t < lens, path_actions[new, t], -1).astype(np.int64))
-                player, value, prior, legal = self._evaluate_states(states)
-                new_to_play[new], new_value[new], new_prior[new], new_legal[new] = player, value, prior, legal
-            _expand_backup(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.sum_n,
-                           tree.sum_w, tree.to_play, tree.pending, rows, path_nodes, path_actions, path_len,
-                           leaf_game, leaf_kind, new_to_play, new_value, new_prior, new_legal, vl, done)
+            states = g.take(root_states, leaf_game[new]) if len(new) else None
+            lens = path.length[new]
+            for t in range(int(lens.max()) if len(new) else 0):
+                g.step(states, np.where(t < lens, path.actions[new, t], -1).astype(np.int64))
+            self._expand(tree, rows, path, leaf_game, leaf_kind, self._leaves(states, rows, new), done)
+
+    def _run_hidden(self, tree: Tree, root_states, players: np.ndarray, sims: int,
+                    rng: np.random.Generator) -> None:
+        """The simulations of a hidden-information search: each wave draws one world per descent and descends
+        level by level in it (``_descend_level``), stepping the worlds as it goes, so the leaves need no
+        replay."""
+        g, cfg = self.game, self.config
+        nb_games = len(tree.num_nodes)
+        rows_max = nb_games * cfg.leaves_per_wave
+        path = _Paths(rows_max, tree.capacity, g.num_actions if self._rm else 0)
+        leaf_game, leaf_kind = np.zeros(rows_max, np.int32), np.zeros(rows_max, np.int32)
+        node, stage = np.zeros(rows_max, np.int32), np.zeros(rows_max, np.int8)
+        active, out_actions = np.zeros(rows_max, bool), np.zeros(rows_max, np.int64)
+        done = np.zeros(nb_games, np.int64)
+        fpu_abs = cfg.fpu_mode == "absolute"
+        while True:
+            todo = np.maximum(sims - done, 0)
+            if not (todo > 0).any():
+                break
+            games = np.repeat(np.arange(nb_games, dtype=np.int32), np.minimum(todo, cfg.leaves_per_wave))
+            rows = len(games)
+            leaf_game[:rows], node[:rows], stage[:rows], active[:rows] = games, 0, 0, True
+            path.length[:rows] = 0
+            path.nodes[:rows, 0] = 0
+            worlds = g.sample_worlds(g.take(root_states, games), players[games], rng)
+            while active[:rows].any():
+                legal = np.asarray(g.legal_mask(worlds), dtype=bool)
+                draws = rng.random(rows) if self._rm else np.zeros(rows)
+                _descend_level(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.sum_n,
+                               tree.sum_w, tree.to_play, tree.pending, tree.num_nodes, tree.kind,
+                               tree.partner, tree.avail, tree.regret, rows, legal, draws, active, node, stage,
+                               path.nodes, path.actions, path.length, path.prob, path.legal, leaf_game,
+                               leaf_kind, cfg.c_puct, fpu_abs, cfg.fpu, self._vl, self._rm, cfg.rm_explore,
+                               out_actions)
+                if (out_actions[:rows] >= 0).any():
+                    g.step(worlds, out_actions[:rows])
+            new = np.flatnonzero(leaf_kind[:rows] == _NEW)
+            states = g.take(worlds, new) if len(new) else None
+            self._expand(tree, rows, path, leaf_game, leaf_kind, self._leaves(states, rows, new), done)
 
 
 def check_tree(tree: Tree, b: int) -> None:
     """Assert the invariants of game b's tree (module docstring): N(child) == edge_n into it, edge_w ==
     ±(child's own value + its edge sums), priors sum to 1 over legal actions and are 0 elsewhere, illegal
     edges unvisited, no pending node, every node reachable exactly once, the cached per-node sums
-    ``sum_n``/``sum_w`` equal the sums over the node's edges."""
+    ``sum_n``/``sum_w`` equal the sums over the node's edges. Joint nodes: each seat's edge statistics are
+    the sums over the card pairs that contain its card (seat 0: ``edge_n[n, a0] == N(pair node)``; seat 1:
+    the sum of the pair nodes' ``edge_n[., a1]``); their priors, with edges opened in later worlds, need not
+    sum to 1."""
     k = int(tree.num_nodes[b])
     ch, en, ew = tree.child[b, :k], tree.edge_n[b, :k], tree.edge_w[b, :k]
+    kind, partner, to_play = tree.kind[b, :k], tree.partner[b, :k], tree.to_play[b, :k]
     assert not tree.pending[b, :k].any(), "pending node after search"
     assert (en[ch < 0] == 0).all() and (ew[ch < 0] == 0).all(), "visits on an illegal action"
-    assert (en[ch == 0] == 0).all(), "visits on an unexpanded edge"
-    targets = ch[ch > 0]
+    assert (en[(ch == 0) & (kind != SEAT1)[:, None]] == 0).all(), "visits on an unexpanded edge"
+    targets = np.concatenate([ch[ch > 0], partner[partner >= 0]])
     assert len(targets) == k - 1 and len(np.unique(targets)) == k - 1, "nodes not a tree"
     for n in range(k):
         legal = ch[n] >= 0
-        if tree.to_play[b, n] >= 0:
+        if to_play[n] >= 0 and kind[n] == ALT:
             assert abs(tree.prior[b, n][legal].sum() - 1.0) < 1e-4, f"priors of node {n} do not sum to 1"
         assert (tree.prior[b, n][~legal] == 0).all(), f"prior mass on illegal actions at node {n}"
     assert (tree.sum_n[b, :k] == en.sum(axis=1)).all(), "cached visit sums differ from the edges"
@@ -516,15 +852,19 @@ def check_tree(tree: Tree, b: int) -> None:
     visits = tree.node_visits(b)
     for n, a in zip(*np.nonzero(ch > 0), strict=True):
         c = ch[n, a]
-        assert en[n, a] == visits[c], f"edge ({n},{a}) has {en[n, a]} visits, child {c} has {visits[c]}"
-        if tree.to_play[b, c] >= 0:
-            w_c = tree.node_value[b, c] + ew[c][ch[c] >= 0].sum()
-            same = tree.to_play[b, c] == tree.to_play[b, n]
+        if to_play[c] >= 0:
+            w_c = ew[c].sum() + (0.0 if kind[c] == PAIR else tree.node_value[b, c])
+            same = to_play[c] == to_play[n]
         else:
             w_c = en[n, a] * tree.node_value[b, c]
-            same = tree.to_play[b, n] == 0
+            same = to_play[n] == 0
         expect = w_c if same else -w_c
+        assert en[n, a] == visits[c], f"edge ({n},{a}) has {en[n, a]} visits, child {c} has {visits[c]}"
         assert abs(ew[n, a] - expect) < 1e-3 * max(1.0, abs(expect)), f"edge ({n},{a}) value sum mismatch"
+    for n in np.flatnonzero(kind == JOINT):
+        pairs = ch[n][ch[n] > 0]
+        assert (en[partner[n]] == en[pairs].sum(axis=0)).all(), f"seat-1 visits of joint node {n} mismatch"
+        assert np.allclose(ew[partner[n]], ew[pairs].sum(axis=0), atol=1e-3), f"seat-1 values of {n} mismatch"
 
 
 def choose_actions(visits: np.ndarray, temperature: float,
