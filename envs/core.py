@@ -32,6 +32,12 @@ Contract of a ``BatchedGame`` (each engine module implements it; ``tests/test_co
     One full state per game consistent with ``info_state`` (hidden parts drawn uniformly from what is unseen).
     For perfect-information games it is a copy.
 
+Optional attribute ``selection_actions: int | None``: set by 2-player games whose turns begin with simultaneous
+selections (6 nimmt!): actions ``0..S-1`` are selections; a selection stage starts where seat 0 is to move with a
+selection legal, seat 1's selection follows before anything is revealed, and ``information_state`` rewinds a
+pending selection to that start. Search treats such stages as joint (simultaneous) nodes. Absent or None: plain
+alternating turns.
+
 Seats are integers ``0..P-1``; the AEC envs name them (``black_0``/``white_0``, ``player_0``/``player_1``).
 """
 

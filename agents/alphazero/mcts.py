@@ -240,13 +240,11 @@ class SearchResult:
 
 
 def selection_actions(game: BatchedGame) -> int | None:
-    """S where ``game`` is a 2-player hidden-information game of simultaneous selections, else None. The
-    convention (6 nimmt!'s ``SixNimmtGame``, whose ``max_card`` gives S): actions ``0..S-1`` are selections; a
-    selection stage starts where seat 0 is to move with a selection legal, and seat 1's selection follows it
-    before anything is revealed; ``information_state`` rewinds a pending selection to that start."""
+    """S where ``game`` is a 2-player hidden-information game whose turns begin with S simultaneous selection
+    actions (the optional ``selection_actions`` attribute of the BatchedGame contract, envs/core.py), else None."""
     if game.perfect_information or game.num_players != 2:
         return None
-    s = getattr(game, "max_card", None)
+    s = getattr(game, "selection_actions", None)
     return int(s) if isinstance(s, (int, np.integer)) else None
 
 

@@ -78,7 +78,7 @@ class SelfPlayAgent(BaseAgent):
     def act(self, batch: DecisionBatch) -> np.ndarray:
         ids = [int(g) for g in np.asarray(batch.game_ids)]
         reuse = [self.kept.pop(g, None) for g in ids]
-        result = self.mcts.search(batch.states, self.rng, self_play=True, reuse=reuse)
+        result = self.mcts.search(batch.states, self.rng, self_play=True, reuse=reuse, players=batch.players)
         obs = batch.observations
         moves = np.array([len(self.samples[g]) for g in ids])
         greedy = choose_actions(result.visits, 0.0)

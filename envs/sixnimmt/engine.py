@@ -621,6 +621,7 @@ class SixNimmtGame:
         self.env_id = env_id
         self.num_players = int(num_players)
         self.max_card = int(max_card)
+        self.selection_actions = self.max_card  # card actions are simultaneous selections (envs/core.py)
         self.hand_size = int(hand_size)
         self.row_choice = row_choice
         self.target_score = None if target_score is None else int(target_score)
