@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,13 @@ def test_console_module_entry_point():
         [sys.executable, "-m", "zeroleague", "--help"], cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0 and "tournament" in done.stdout and "gtp" in done.stdout
+
+
+def test_train_alphazero_subcommand_runs_a_tiny_go_iteration(tmp_path, capsys):
+    run = tmp_path / "az"
+    argv = ["train", "alphazero", "--env-id", "go_v0", "--env-kwargs", '{"board_size": 5}', "--run-dir", str(run),
+            "--iterations", "1", "--games-per-iteration", "2", "--parallel-games", "2", "--sims", "4",
+            "--blocks", "1", "--channels", "8", "--train-steps", "2", "--batch-size", "8"]
+    assert main(argv) == 0
+    result = json.loads((run / "result.json").read_text())
+    assert result["iterations"] == 1 and result["step"] > 0

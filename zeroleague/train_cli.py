@@ -85,6 +85,19 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
             help="override any config field (repeatable), e.g. learning_rate=3e-4",
         )
         p.set_defaults(func=run_train)
+    from agents.alphazero.train import add_config_arguments
+
+    az = algos.add_parser("alphazero", help="AlphaZero self-play training (synchronous collect -> train)")
+    add_config_arguments(az)
+    az.set_defaults(func=run_alphazero)
+
+
+def run_alphazero(args: argparse.Namespace) -> int:
+    """``zeroleague train alphazero --FIELD VALUE ...`` (``TrainConfig`` fields)."""
+    from agents.alphazero.train import config_from_args, train
+
+    train(config_from_args(args))
+    return 0
 
 
 def build_config(args: argparse.Namespace):

@@ -190,21 +190,32 @@ def train(cfg: TrainConfig, game=None) -> dict[str, Any]:
     return result
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_config_arguments(ap: argparse.ArgumentParser) -> None:
+    """One ``--flag`` per ``TrainConfig`` field (``--env-kwargs`` takes a JSON object)."""
     for f in fields(TrainConfig):
         if f.name == "env_kwargs":
             ap.add_argument("--env-kwargs", type=json.loads, default=None, help="JSON object")
         elif f.name in ("device", "resign_threshold"):
             ap.add_argument(f"--{f.name.replace('_', '-')}", default=None)
         else:
-            ap.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=None)
-    args = vars(ap.parse_args(argv))
-    overrides = {k: v for k, v in args.items() if v is not None}
+            ap.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=None,
+                            help=f"default: {f.default!r}")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The ``TrainConfig`` of parsed ``add_config_arguments`` flags (unset flags keep their defaults)."""
+    names = {f.name for f in fields(TrainConfig)}
+    overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
     if "resign_threshold" in overrides:
         rt = overrides["resign_threshold"]
         overrides["resign_threshold"] = None if str(rt).lower() in ("none", "off") else float(rt)
-    train(replace(TrainConfig(), **overrides))
+    return replace(TrainConfig(), **overrides)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_config_arguments(ap)
+    train(config_from_args(ap.parse_args(argv)))
     return 0
 
 
