@@ -5,7 +5,10 @@ Networks (``net_config`` dicts, JSON-able, rebuilt by ``build_trunk`` / ``Policy
 ``{"kind": "mlp", "hidden": [128, 128]}`` for flat observations (6 nimmt!): an MLP over the vector.
 ``{"kind": "conv", "channels": 32, "blocks": 3, "head_channels": 4}`` for planes ``[C, H, W]`` (Go): 3x3 convs
 with padding, then a 1x1 conv to ``head_channels`` planes, flattened (``head_channels * H * W`` features).
-``default_net_config(game)`` picks by the observation's rank. The same trunks are PPO's features extractors.
+``{"kind": "cards", "max_card": M, "num_players": P, "max_hand": H, "hidden": 64}`` for 6 nimmt!
+(``CardTrunk``): card-structured, its output already holds every action's logit (``trunk_scores_actions``).
+``default_net_config(game)`` picks "cards" for 6 nimmt!, else by the observation's rank. The same trunks are
+PPO's features extractors.
 
 Masking: ``masked_logits`` puts the most negative float at illegal actions (never -inf, so softmax,
 log-softmax, entropy and their gradients stay finite), which gives illegal actions probability exactly 0.
@@ -36,6 +39,8 @@ from torch import nn
 from agents.base import BaseAgent, DecisionBatch
 from agents.evaluator import Evaluator
 from envs.core import BatchedGame
+from envs.sixnimmt.engine import obs_slices
+from envs.sixnimmt.rules import BULLHEADS, NUM_ROWS, ROW_CAPACITY
 
 CHECKPOINT_FORMAT = "zeroleague-policy-v1"
 
@@ -44,7 +49,16 @@ CHECKPOINT_FORMAT = "zeroleague-policy-v1"
 
 
 def default_net_config(game: BatchedGame) -> dict[str, Any]:
-    """An MLP for flat observations, a small conv net for ``[C, H, W]`` planes."""
+    """The card-structured net for 6 nimmt!, else an MLP for flat observations, a small conv net for
+    ``[C, H, W]`` planes."""
+    if game.env_id.startswith("sixnimmt"):
+        return {
+            "kind": "cards",
+            "max_card": int(game.max_card),
+            "num_players": int(game.num_players),
+            "max_hand": int(game.hand_size),
+            "hidden": 64,
+        }
     if len(game.obs_shape) == 1:
         return {"kind": "mlp", "hidden": [128, 128]}
     if len(game.obs_shape) == 3:
@@ -55,6 +69,19 @@ def default_net_config(game: BatchedGame) -> dict[str, Any]:
 def build_trunk(net_config: dict[str, Any], obs_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
     """The feature trunk described by ``net_config`` for observations ``obs_shape``, and its output width."""
     kind = net_config.get("kind")
+    if kind == "cards":
+        trunk = CardTrunk(
+            int(net_config["max_card"]),
+            int(net_config["num_players"]),
+            int(net_config["max_hand"]),
+            int(net_config["hidden"]),
+        )
+        if tuple(obs_shape) != (trunk.obs_dim,):
+            raise ValueError(
+                f"a cards trunk for max_card={trunk.max_card}, num_players={trunk.num_players} needs "
+                f"observations of shape ({trunk.obs_dim},), got {obs_shape}"
+            )
+        return trunk, trunk.num_actions + trunk.hidden
     if kind == "mlp":
         if len(obs_shape) != 1:
             raise ValueError(f"an mlp trunk needs flat observations, got shape {obs_shape}")
@@ -75,16 +102,187 @@ def build_trunk(net_config: dict[str, Any], obs_shape: tuple[int, ...]) -> tuple
             c_in = ch
         layers += [nn.Conv2d(c_in, head, 1), nn.ReLU(), nn.Flatten()]
         return nn.Sequential(*layers), head * h * w
-    raise ValueError(f"unknown network kind {kind!r} in net_config {net_config!r} (expected 'mlp' or 'conv')")
+    raise ValueError(f"unknown network kind {kind!r} in net_config {net_config!r} (expected 'mlp', 'conv' or 'cards')")
+
+
+def trunk_scores_actions(net_config: dict[str, Any]) -> bool:
+    """Whether the trunk's first ``num_actions`` outputs are the action logits (the "cards" net), so the policy
+    head is ``ActionScores`` rather than a linear layer."""
+    return net_config.get("kind") == "cards"
+
+
+def _mlp(*widths: int) -> nn.Sequential:
+    """Linear layers of the given widths, each followed by a ReLU."""
+    layers: list[nn.Module] = []
+    for w_in, w_out in zip(widths[:-1], widths[1:], strict=True):
+        layers += [nn.Linear(w_in, w_out), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+class CardTrunk(nn.Module):
+    """A card-structured (DeepSets-style) trunk for 6 nimmt! observations (layout ``obs_slices(M, P)``).
+
+    ``card_features`` turns each observation into per-card features ``float[B, M, card_dim]`` (card c at index
+    c-1; see its docstring), per-row features ``float[B, 4, row_dim]`` and global features. The
+    cards in hand (at most ``max_hand``) go through a shared per-card MLP (embeddings ``e_c``); their masked
+    mean and max, with the global features, make the context ``ctx`` (width ``hidden``). A card action's logit
+    is a shared scorer of ``(e_c, ctx)`` -- it depends on that card's own features and on the hand only as a
+    set (``card_logits`` is permutation-equivariant over cards); a row action's logit is a shared scorer of
+    ``(row features, ctx)``. Cards not in hand get logit 0 (they are illegal anyway).
+
+    ``forward(obs_BD) -> float[B, M + 4 + hidden]``: the ``M + 4`` action logits, then ``ctx``.
+    """
+
+    CARD_FEATURES_OWN = 13
+
+    def __init__(self, max_card: int, num_players: int, max_hand: int, hidden: int):
+        super().__init__()
+        if not 1 <= max_hand <= max_card:
+            raise ValueError(f"max_hand must lie in 1..max_card={max_card}, got {max_hand}")
+        self.max_card, self.num_players, self.max_hand, self.hidden = max_card, num_players, max_hand, hidden
+        self.slices = obs_slices(max_card, num_players)
+        self.obs_dim = self.slices["revealed"].stop
+        self.num_actions = max_card + NUM_ROWS
+        self.card_dim = self.CARD_FEATURES_OWN + num_players + 4 * NUM_ROWS
+        self.row_dim = 4
+        self.global_dim = 3 * NUM_ROWS + 2 * num_players + 2 + 1 + 1
+        self.register_buffer("values", torch.arange(1, max_card + 1, dtype=torch.float32), persistent=False)
+        self.register_buffer("bulls", torch.tensor(BULLHEADS[1 : max_card + 1], dtype=torch.float32), persistent=False)
+        self.card_net = _mlp(self.card_dim, hidden, hidden)
+        self.context_net = _mlp(2 * hidden + self.global_dim, hidden, hidden)
+        self.card_scorer = nn.Sequential(_mlp(2 * hidden, hidden), nn.Linear(hidden, 1))
+        self.row_scorer = nn.Sequential(_mlp(self.row_dim + hidden, hidden), nn.Linear(hidden, 1))
+
+    def card_features(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(hand_BM, cards_BMF, rows_BRF, global_BG)`` of observations ``obs`` float[B, D].
+
+        Per card c (with ``last_j`` row j's last card, the target row the one whose last card is the largest
+        below c): in hand, seen, unseen, lies in a row, c/M, bullheads(c)/7, below every row, would take its
+        target row (the target holds 5 cards), bullheads it would take if played alone now / 35 (target row's
+        when full, the cheapest row's when below every row, else 0), gap to the target row's last card / M,
+        the target row's length / 5, unseen cards / 10 and own cards / 10 between the target's last card and c
+        (below c when below every row); then which seat revealed it this trick (P, observer first); then per
+        row j: (c - last_j)/M, c > last_j, j is the target, c lies in row j (4 x 4).
+        Per row: length / 5, bullheads / 35, last card / M, it is a cheapest row. Global: the rows' lengths,
+        bullheads and last cards (as per row), the penalty, phase and trick slices, hand size / ``max_hand``.
+        """
+        sl, m = self.slices, self.max_card
+        b = obs.shape[0]
+        hand, seen, unseen = obs[:, sl["hand"]], obs[:, sl["seen"]], obs[:, sl["unseen"]]
+        rows = obs[:, sl["rows"]].reshape(b, NUM_ROWS, m)
+        row_len = rows.sum(-1)  # [B, R]
+        row_bulls = rows @ self.bulls  # [B, R]
+        last = (rows * self.values).amax(-1)  # [B, R]
+        gap = self.values[None, :, None] - last[:, None, :]  # [B, M, R]
+        above = gap > 0
+        below_all = ~above.any(-1)  # [B, M]
+        big = torch.full_like(gap, 2.0 * m)
+        target_gap = torch.where(above, gap, big).amin(-1)  # [B, M]
+        is_target = above & (gap == target_gap[..., None])  # one-hot over rows, none when below all
+        tf = is_target.float()
+        target_len = (tf * row_len[:, None, :]).sum(-1)
+        target_bulls = (tf * row_bulls[:, None, :]).sum(-1)
+        takes = (target_len >= ROW_CAPACITY) & ~below_all
+        cheapest = row_bulls.amin(-1, keepdim=True)
+        cost = torch.where(below_all, cheapest.expand(-1, m), torch.where(takes, target_bulls, 0.0))
+        target_last = (tf * last[:, None, :]).sum(-1).long()  # 0 when below every row
+        zero = torch.zeros(b, 1, dtype=obs.dtype, device=obs.device)
+        cards_up_to = {k: torch.cat([zero, v.cumsum(-1)], -1) for k, v in (("unseen", unseen), ("hand", hand))}
+        idx_below = torch.arange(m, device=obs.device).expand(b, m)  # value c-1 at index c-1
+        between = {
+            k: v.gather(1, idx_below) - v.gather(1, target_last) for k, v in cards_up_to.items()
+        }  # cards in (last_target, c) (in (0, c) when below every row)
+        revealed = obs[:, sl["revealed"]].reshape(b, self.num_players, m).transpose(1, 2)
+        in_row = rows.transpose(1, 2)  # [B, M, R]
+        own = torch.stack(
+            [
+                hand,
+                seen,
+                unseen,
+                in_row.sum(-1),
+                self.values.expand(b, m) / m,
+                self.bulls.expand(b, m) / 7.0,
+                below_all.float(),
+                takes.float(),
+                cost / 35.0,
+                torch.where(below_all, 0.0, target_gap) / m,
+                target_len / ROW_CAPACITY,
+                between["unseen"] / 10.0,
+                between["hand"] / 10.0,
+            ],
+            -1,
+        )
+        cards = torch.cat([own, revealed, gap / m, above.float(), tf, in_row], -1)
+        row_feats = torch.stack(
+            [row_len / ROW_CAPACITY, row_bulls / 35.0, last / m, (row_bulls == cheapest).float()], -1
+        )
+        glob = torch.cat(
+            [
+                row_len / ROW_CAPACITY,
+                row_bulls / 35.0,
+                last / m,
+                obs[:, sl["round_pen"]],
+                obs[:, sl["total_pen"]],
+                obs[:, sl["phase"]],
+                obs[:, sl["trick"]],
+                hand.sum(-1, keepdim=True) / self.max_hand,
+            ],
+            -1,
+        )
+        return hand, cards, row_feats, glob
+
+    def card_logits(
+        self, hand: torch.Tensor, cards: torch.Tensor, rows: torch.Tensor, glob: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(logits_BA, ctx_BH)`` from the features of ``card_features``. Only the (at most ``max_hand``)
+        cards in hand are embedded; permuting the card axis of ``hand`` and ``cards`` permutes the card logits
+        the same way and leaves the row logits and ``ctx`` unchanged."""
+        b, m = hand.shape
+        in_hand = hand > 0.5
+        if b and int(in_hand.sum(-1).max()) > self.max_hand:
+            raise ValueError(f"an observation holds more than max_hand={self.max_hand} cards")
+        k = min(self.max_hand, m)
+        idx = torch.topk(in_hand.float(), k, dim=-1).indices  # [B, K]: the hand's cards first
+        valid = in_hand.gather(1, idx)[..., None]  # [B, K, 1]
+        emb = self.card_net(cards.gather(1, idx[..., None].expand(-1, -1, cards.shape[-1]))) * valid
+        count = valid.sum(1).clamp(min=1.0)
+        pooled = torch.cat([emb.sum(1) / count, emb.amax(1)], -1)  # embeddings >= 0: 0 is neutral for max
+        ctx = self.context_net(torch.cat([pooled, glob], -1))
+        score = self.card_scorer(torch.cat([emb, ctx[:, None, :].expand(-1, k, -1)], -1)).squeeze(-1)
+        card_logits = torch.zeros(b, m, dtype=score.dtype, device=score.device)
+        card_logits = card_logits.scatter(1, idx, score * valid.squeeze(-1))
+        row_logits = self.row_scorer(torch.cat([rows, ctx[:, None, :].expand(-1, rows.shape[1], -1)], -1))
+        return torch.cat([card_logits, row_logits.squeeze(-1)], -1), ctx
+
+    def output_layers(self) -> tuple[nn.Linear, nn.Linear]:
+        """The last layers of the card and row scorers (the logits' layers)."""
+        return self.card_scorer[-1], self.row_scorer[-1]
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        logits, ctx = self.card_logits(*self.card_features(obs))
+        return torch.cat([logits, ctx], -1)
+
+
+class ActionScores(nn.Module):
+    """The policy head of a trunk whose first ``num_actions`` outputs are the logits: takes them."""
+
+    def __init__(self, num_actions: int):
+        super().__init__()
+        self.num_actions = num_actions
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z[..., : self.num_actions]
 
 
 class PolicyValueNet(nn.Module):
-    """``forward(obs_B...) -> (logits_BA, value_B)``: a trunk, a linear policy head, a linear value head."""
+    """``forward(obs_B...) -> (logits_BA, value_B)``: a trunk, a linear policy head (``ActionScores`` for a
+    trunk that scores the actions itself), a linear value head."""
 
     def __init__(self, net_config: dict[str, Any], obs_shape: tuple[int, ...], num_actions: int):
         super().__init__()
         self.trunk, width = build_trunk(net_config, tuple(obs_shape))
-        self.policy_head = nn.Linear(width, num_actions)
+        scores = trunk_scores_actions(net_config)
+        self.policy_head = ActionScores(num_actions) if scores else nn.Linear(width, num_actions)
         self.value_head = nn.Linear(width, 1)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,8 +4,10 @@ The learner plays ``envs.gym_views.SingleAgentView`` environments (``num_envs`` 
 ``DummyVecEnv``, each wrapped in ``Monitor`` so episode returns are logged, rewards multiplied by
 ``reward_scale`` for the learner only); MaskablePPO reads the legal actions through the view's
 ``action_masks()`` (``env_method`` on the vec env). The policy's features extractors are the trunks of
-``baselines.policies`` (MLP for 6 nimmt!'s flat vector, conv net for Go planes), separate for the actor and
-the critic, followed by sb3's ``net_arch`` heads.
+``baselines.policies``. A conv (Go) or MLP trunk: separate extractors for the actor and the critic, each
+followed by sb3's ``net_arch`` layers and linear heads. The card-structured 6 nimmt! trunk ("cards", which
+scores every action itself): ``CardsActorCriticPolicy``, one extractor shared by actor and critic, the
+trunk's action scores are the logits (``ActionScores``) and ``net_arch`` layers lead to the value.
 
 ``train_ppo(cfg, run_dir)`` writes ``config.json``, ``metrics.jsonl`` (one line per rollout: mean learner
 episode return, compute), TensorBoard logs (ours under ``tb/``, sb3's under ``tb/MaskablePPO_*``), checkpoints
@@ -21,6 +23,7 @@ counted.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +37,7 @@ from torch import nn
 from agents.evaluator import pick_device
 from agents.registry import register_agent
 from baselines.policies import (
+    ActionScores,
     ComputeMeter,
     PolicyAgent,
     RunLogger,
@@ -41,6 +45,7 @@ from baselines.policies import (
     default_net_config,
     load_checkpoint,
     save_checkpoint,
+    trunk_scores_actions,
 )
 from envs.core import BatchedGame
 from envs.gym_views import SingleAgentView, game_spaces
@@ -88,18 +93,45 @@ class TrunkExtractor(nn.Module):
         return self.trunk(obs)
 
 
+@functools.cache
+def _maskable_policy_classes() -> tuple[type, type]:
+    """sb3-contrib's ``MaskableActorCriticPolicy`` and ``CardsActorCriticPolicy`` (imported on first use)."""
+    from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+
+    class CardsActorCriticPolicy(MaskableActorCriticPolicy):
+        """MaskablePPO's policy for a trunk that scores the actions itself: the action head takes the trunk's
+        first ``n`` outputs (``ActionScores``) instead of a linear layer, and the trunk's output layers start
+        small (sb3's gain 0.01 for action heads: a near-uniform initial policy); built otherwise as sb3 does."""
+
+        def _build(self, lr_schedule) -> None:
+            super()._build(lr_schedule)
+            self.action_net = ActionScores(int(self.action_space.n))
+            for layer in self.features_extractor.trunk.output_layers():
+                self.init_weights(layer, gain=0.01)
+            self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    return MaskableActorCriticPolicy, CardsActorCriticPolicy
+
+
 def _policy_kwargs(net_config: dict[str, Any], net_arch: tuple[int, ...]) -> dict[str, Any]:
-    """JSON-able description of the sb3 policy (kept in checkpoints); ``_sb3_policy_kwargs`` makes it live."""
+    """JSON-able description of the sb3 policy (kept in checkpoints); ``_sb3_policy`` makes it live."""
     return {"net_config": net_config, "net_arch": [int(h) for h in net_arch]}
 
 
-def _sb3_policy_kwargs(desc: dict[str, Any]) -> dict[str, Any]:
-    return {
+def _sb3_policy(desc: dict[str, Any]) -> tuple[type, dict[str, Any]]:
+    """The sb3 policy class and its ``policy_kwargs`` for the description ``desc``."""
+    plain, cards = _maskable_policy_classes()
+    kwargs = {
         "features_extractor_class": TrunkExtractor,
         "features_extractor_kwargs": {"net_config": desc["net_config"]},
-        "share_features_extractor": False,
-        "net_arch": list(desc["net_arch"]),
     }
+    if trunk_scores_actions(desc["net_config"]):
+        return cards, {
+            **kwargs,
+            "share_features_extractor": True,
+            "net_arch": {"pi": [], "vf": list(desc["net_arch"])},
+        }
+    return plain, {**kwargs, "share_features_extractor": False, "net_arch": list(desc["net_arch"])}
 
 
 def _make_env(cfg: PPOConfig, game: BatchedGame):
@@ -141,8 +173,9 @@ def train_ppo(cfg: PPOConfig, run_dir: str | Path, game: BatchedGame | None = No
     net_config = cfg.net_config or default_net_config(game)
     desc = _policy_kwargs(net_config, cfg.net_arch)
     venv = DummyVecEnv([_make_env(cfg, game) for _ in range(cfg.num_envs)])
+    policy_class, policy_kwargs = _sb3_policy(desc)
     model = MaskablePPO(
-        "MlpPolicy",
+        policy_class,
         venv,
         learning_rate=cfg.learning_rate,
         n_steps=cfg.n_steps,
@@ -154,7 +187,7 @@ def train_ppo(cfg: PPOConfig, run_dir: str | Path, game: BatchedGame | None = No
         ent_coef=cfg.ent_coef,
         vf_coef=cfg.vf_coef,
         max_grad_norm=cfg.max_grad_norm,
-        policy_kwargs=_sb3_policy_kwargs(desc),
+        policy_kwargs=policy_kwargs,
         tensorboard_log=str(run_dir / "tb"),
         seed=cfg.seed,
         device=device,
@@ -219,13 +252,10 @@ def train_ppo(cfg: PPOConfig, run_dir: str | Path, game: BatchedGame | None = No
 
 def load_ppo_policy(game: BatchedGame, path: str | Path, device: str | torch.device | None = None):
     """The sb3 ``MaskableActorCriticPolicy`` stored in a PPO checkpoint made for ``game`` (eval mode)."""
-    from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
-
     ckpt = load_checkpoint(path, algo="ppo", game=game)
     obs_space, act_space = game_spaces(game)
-    policy = MaskableActorCriticPolicy(
-        obs_space, act_space, lambda _: 0.0, **_sb3_policy_kwargs(ckpt["extra"]["policy_kwargs"])
-    )
+    policy_class, policy_kwargs = _sb3_policy(ckpt["extra"]["policy_kwargs"])
+    policy = policy_class(obs_space, act_space, lambda _: 0.0, **policy_kwargs)
     policy.load_state_dict(ckpt["weights"])
     return policy.to(pick_device(device)).eval()
 

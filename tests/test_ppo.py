@@ -106,6 +106,31 @@ def test_training_run_and_checkpoint_agent(tmp_path):
         make_agent(f"ppo:{tmp_path / 'junk.pt'}", game)
 
 
+def test_card_net_policy_round_trip(tmp_path):
+    from baselines.policies import ActionScores, CardTrunk
+
+    game = make_game("sixnimmt_tactical_v0")
+    net_config = {"kind": "cards", "max_card": 24, "num_players": 2, "max_hand": 10, "hidden": 8}
+    cfg = _tiny(env_id="sixnimmt_tactical_v0", opponents=("closest_gap",), net_config=net_config)
+    result = train_ppo(cfg, tmp_path)
+    ckpt = load_checkpoint(result["final_checkpoint"], algo="ppo", game=game)
+    assert ckpt["net_config"] == net_config and ckpt["extra"]["policy_kwargs"]["net_config"] == net_config
+    policy = load_ppo_policy(game, result["final_checkpoint"], device="cpu")
+    assert isinstance(policy.action_net, ActionScores) and isinstance(policy.features_extractor.trunk, CardTrunk)
+    state = game.init(6, 3)
+    obs, mask = game.observe(state, 0), game.legal_mask(state)
+    with torch.no_grad():
+        t = torch.as_tensor(obs)
+        logits = policy.get_distribution(t).distribution.logits
+        scores = policy.features_extractor.trunk(t)[:, : game.num_actions]
+    # the policy's logits are the trunk's action scores (up to the softmax's normalisation)
+    torch.testing.assert_close(logits - logits.logsumexp(-1, keepdim=True), torch.log_softmax(scores, -1))
+    agent = make_agent(f"ppo:{result['final_checkpoint']},greedy=true", game, device="cpu")
+    a = agent.act(DecisionBatch(game, obs, mask, np.zeros(6, np.int64), np.arange(6)))
+    want = np.where(mask, scores.numpy(), -np.inf).argmax(1)
+    np.testing.assert_array_equal(a, want)
+
+
 def test_conv_features_for_go(tmp_path):
     cfg = _tiny(
         env_id="go_v0",

@@ -11,15 +11,20 @@ import torch
 from agents.base import DecisionBatch
 from agents.registry import make_agent
 from baselines.policies import (
+    CardTrunk,
     CheckpointError,
     PolicyAgent,
     PolicyValueNet,
+    build_trunk,
+    default_net_config,
     load_checkpoint,
     masked_logits,
     select_actions,
 )
 from baselines.reinforce import ReinforceConfig, discounted_returns, reinforce_loss, train_reinforce
 from envs.registry import make_game
+from envs.sixnimmt.engine import decode_observation, obs_slices
+from envs.sixnimmt.rules import bullheads, cheapest_row, row_bullheads, target_row
 from tests.toygames import HighCardGame, NimGame
 
 
@@ -132,6 +137,150 @@ def _tiny(game_id="toy_highcard", **kw):
         seed=3,
     )
     return ReinforceConfig(**{**base, **kw})
+
+
+# --- the card-structured 6 nimmt! net -------------------------------------------------------------------------
+
+OWN = ("hand", "seen", "unseen", "in_row", "value", "bulls", "below_all", "takes", "cost", "gap", "target_len",
+       "unseen_between", "hand_between")  # fmt: skip
+
+
+def _own(cards: torch.Tensor, name: str) -> np.ndarray:
+    return cards[..., OWN.index(name)].numpy()
+
+
+def _hand_made_obs(m=104, p=2):
+    """Rows [5], [20..24] (full), [50], [90]; hand 3, 25, 51, 60, 95; unseen 52, 55, 70; the rest seen."""
+    sl = obs_slices(m, p)
+    obs = np.zeros((1, sl["revealed"].stop), np.float32)
+    rows = [[5], [20, 21, 22, 23, 24], [50], [90]]
+    for j, row in enumerate(rows):
+        for c in row:
+            obs[0, sl["rows"].start + j * m + c - 1] = 1
+    hand, unseen = [3, 25, 51, 60, 95], [52, 55, 70]
+    obs[0, sl["hand"].start + np.array(hand) - 1] = 1
+    obs[0, sl["unseen"].start + np.array(unseen) - 1] = 1
+    obs[0, sl["seen"].start + np.array([c for r in rows for c in r]) - 1] = 1
+    obs[0, sl["phase"].start] = 1
+    return obs
+
+
+def test_card_features_on_a_hand_made_position():
+    trunk = CardTrunk(104, 2, 10, 8)
+    hand, cards, rows, glob = trunk.card_features(torch.as_tensor(_hand_made_obs()))
+    c = np.array([3, 25, 51, 60, 95]) - 1
+    assert hand[0, c].tolist() == [1] * 5 and hand.sum() == 5
+    assert _own(cards, "below_all")[0, c].tolist() == [1, 0, 0, 0, 0]
+    assert _own(cards, "takes")[0, c].tolist() == [0, 1, 0, 0, 0]  # 25 is the 6th card of row 1
+    # 3 takes the cheapest row (row 0, [5] = 2 bullheads); 25 takes 20..24 = 3 + 1 + 5 + 1 + 1 bullheads
+    np.testing.assert_allclose(_own(cards, "cost")[0, c] * 35, [2, 11, 0, 0, 0])
+    np.testing.assert_allclose(_own(cards, "gap")[0, c] * 104, [0, 1, 1, 10, 5])
+    np.testing.assert_allclose(_own(cards, "target_len")[0, c] * 5, [0, 5, 1, 1, 1])
+    # unseen cards in (target's last, c): 3 -> none below 3; 60 -> 52, 55; 95 -> none in (90, 95)
+    np.testing.assert_allclose(_own(cards, "unseen_between")[0, c] * 10, [0, 0, 0, 2, 0])
+    np.testing.assert_allclose(_own(cards, "hand_between")[0, c] * 10, [0, 0, 0, 1, 0])  # 51 below 60
+    np.testing.assert_allclose(_own(cards, "bulls")[0, [4, 54, 21]] * 7, [2, 7, 5])
+    assert _own(cards, "in_row")[0, [4, 19, 89, 2]].tolist() == [1, 1, 1, 0]
+    np.testing.assert_allclose(rows[0, :, 0] * 5, [1, 5, 1, 1])
+    np.testing.assert_allclose(rows[0, :, 1] * 35, [2, 11, 3, 3])
+    assert rows[0, :, 3].tolist() == [1, 0, 0, 0]  # row 0 ([5], 2 bullheads) is the cheapest
+
+
+def _random_positions(game, n, seed):
+    """Observations of the player to act after a random number of uniformly random moves in n games."""
+    rng = np.random.default_rng(seed)
+    state = game.init(n, seed)
+    stop = rng.integers(0, 2 * game.hand_size * game.num_players, n)
+    for t in range(int(stop.max())):
+        mask = game.legal_mask(state)
+        live = (game.current_player(state) >= 0) & (t < stop)
+        acts = np.where(live, np.where(mask, rng.random(mask.shape), -1).argmax(1), -1)
+        game.step(state, acts)
+    cur = game.current_player(state)
+    keep = cur >= 0
+    return game.observe(game.take(state, np.flatnonzero(keep)), cur[keep])
+
+
+@pytest.mark.parametrize("env_id", ["sixnimmt_v0", "sixnimmt_tactical_v0"])
+def test_card_features_match_a_reference_on_random_positions(env_id):
+    game = make_game(env_id)
+    m, p = game.max_card, game.num_players
+    obs = _random_positions(game, 40, seed=3)
+    trunk = CardTrunk(m, p, game.hand_size, 8)
+    _, cards, _, _ = trunk.card_features(torch.as_tensor(obs))
+    view = decode_observation(obs, m, p)
+    unseen = obs[:, obs_slices(m, p)["unseen"]] > 0.5
+    for b in range(len(obs)):
+        lens = view.row_len[b].astype(np.int64)
+        last = np.array([view.rows[b, r, lens[r] - 1] for r in range(4)], np.int16)
+        cheap = cheapest_row(view.rows[b], view.row_len[b])
+        for c in np.flatnonzero(view.hand[b]):
+            r = target_row(last, c)
+            lo = last[r] if r >= 0 else 0
+            full = r >= 0 and lens[r] == 5
+            cost = row_bullheads(view.rows[b, cheap], lens[cheap]) if r < 0 else (
+                row_bullheads(view.rows[b, r], lens[r]) if full else 0)  # fmt: skip
+            got = {k: _own(cards, k)[b, c - 1] for k in OWN}
+            assert got["below_all"] == (r < 0) and got["takes"] == full
+            assert got["cost"] * 35 == pytest.approx(cost)
+            assert got["bulls"] * 7 == pytest.approx(bullheads(c))
+            assert got["gap"] * m == pytest.approx(c - lo if r >= 0 else 0)
+            assert got["unseen_between"] * 10 == pytest.approx(unseen[b, lo : c - 1].sum())
+            assert got["hand_between"] * 10 == pytest.approx(view.hand[b, lo + 1 : c].sum())
+
+
+def test_card_logits_are_permutation_equivariant_over_cards():
+    game = make_game("sixnimmt_v0")
+    obs = torch.as_tensor(_random_positions(game, 16, seed=5))
+    torch.manual_seed(0)
+    trunk = CardTrunk(104, 2, 10, 16).eval()
+    hand, cards, rows, glob = trunk.card_features(obs)
+    logits, ctx = trunk.card_logits(hand, cards, rows, glob)
+    assert (logits[:, :104][hand < 0.5] == 0).all()  # cards not in hand
+    for seed in range(3):
+        perm = torch.randperm(104, generator=torch.Generator().manual_seed(seed))
+        logits_p, ctx_p = trunk.card_logits(hand[:, perm], cards[:, perm], rows, glob)
+        torch.testing.assert_close(logits_p[:, :104], logits[:, :104][:, perm])
+        torch.testing.assert_close(logits_p[:, 104:], logits[:, 104:])  # row logits
+        torch.testing.assert_close(ctx_p, ctx)
+    in_hand = logits[:, :104][hand > 0.5]
+    assert in_hand.std() > 1e-3  # the cards' logits differ, so the permutation check has teeth
+
+
+def test_card_net_config_and_refusals():
+    game = make_game("sixnimmt_tactical_v0")
+    cfg = default_net_config(game)
+    assert cfg == {"kind": "cards", "max_card": 24, "num_players": 2, "max_hand": 10, "hidden": 64}
+    net = PolicyValueNet(cfg, game.obs_shape, game.num_actions)
+    obs = torch.as_tensor(_random_positions(game, 8, seed=1))
+    logits, value = net(obs)
+    assert logits.shape == (len(obs), game.num_actions) and value.shape == (len(obs),)
+    assert default_net_config(make_game("go_v0", board_size=5))["kind"] == "conv"
+    with pytest.raises(ValueError, match=r"needs observations of shape \(951,\), got \(231,\)"):
+        build_trunk({**cfg, "max_card": 104}, game.obs_shape)
+    with pytest.raises(ValueError, match="more than max_hand=3 cards"):
+        build_trunk({**cfg, "max_hand": 3}, game.obs_shape)[0](obs)
+
+
+def test_card_net_checkpoint_round_trip(tmp_path):
+    game = make_game("sixnimmt_v0")
+    net_config = {**default_net_config(game), "hidden": 8}
+    cfg = ReinforceConfig(opponents=("closest_gap",), total_steps=200, num_games=4, net_config=net_config, seed=2)
+    path = train_reinforce(cfg, tmp_path)["final_checkpoint"]
+    ckpt = load_checkpoint(path, algo="reinforce", game=game)
+    assert ckpt["net_config"] == net_config
+    net = PolicyValueNet(net_config, game.obs_shape, game.num_actions)
+    net.load_state_dict(ckpt["weights"])
+    agent = make_agent(f"reinforce:{path},greedy=true", game)
+    obs = _random_positions(game, 32, seed=4)
+    state_masks = np.zeros((len(obs), game.num_actions), bool)
+    view = decode_observation(obs, 104, 2)
+    state_masks[:, :104] = view.hand[:, 1:] & ~view.row_choice[:, None]
+    state_masks[view.row_choice, 104:] = True
+    with torch.no_grad():
+        want = masked_logits(net(torch.as_tensor(obs))[0], torch.as_tensor(state_masks)).argmax(1).numpy()
+    batch = DecisionBatch(game, obs, state_masks, np.zeros(len(obs), np.int64), np.arange(len(obs)))
+    np.testing.assert_array_equal(agent.act(batch), want)
 
 
 def test_training_run_writes_logs_and_checkpoints(tmp_path):

@@ -22,8 +22,8 @@ from envs.sixnimmt.solver import (
     exploitability,
     resolve_trick,
     solve,
-    solve_matrix_game,
 )
+from leagues.nash import solve_matrix_game
 from tests.sixnimmt_reference import ReferenceGame
 
 TOL = 1e-7

@@ -14,8 +14,8 @@ two-player zero-sum game with simultaneous moves:
 :func:`solve` computes the value by backward induction: each sub-game (both hands as bitmasks, the rows as a
 tuple of tuples) is solved once and memoised; its trick matrix holds, for every card pair, the trick's margin
 plus the continuation value, and the matrix game is solved exactly up to LP tolerance (saddle point, iterated
-removal of weakly dominated cards, closed form for 2x2, else a linear programme solved by HiGHS via
-``scipy.optimize.linprog``).
+removal of weakly dominated cards, closed form for 2x2, else a linear programme solved by HiGHS: the one
+matrix-game LP of the project, ``leagues.nash.solve_matrix_game``).
 
 :func:`best_response_value` and :func:`exploitability` measure a fixed policy against its best response, with
 the same recursion (:func:`resolve_trick` is the one place where a trick is resolved).
@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linprog
 
 from envs.sixnimmt.engine import ROW_CHOICE, SELECT, SixNimmtGame, SixNimmtState
 from envs.sixnimmt.rules import NUM_ROWS, ROW_CAPACITY, cheapest_row, row_bullheads, target_row
+from leagues.nash import solve_matrix_game
 
 MAX_HAND = 5
 """Largest hand size solved exactly (5 cards each: seconds per deal; see benchmarks/sixnimmt_solver.py)."""
@@ -256,83 +256,6 @@ class Deal:
         """The memo key: (hand bitmasks, rows); at a row choice the hands lack the trick's cards and the rows
         are those before the trick."""
         return _mask(self.hands[0]), _mask(self.hands[1]), self.rows
-
-
-# ----------------------------------------------------------------------------------------- matrix games
-_SADDLE_TOL = 1e-12  # continuation values carry LP rounding; closer than this counts as a saddle point
-_LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
-
-
-def _undominated(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the rows and columns left after iterated removal of weakly dominated ones (the row player
-    maximises). Any equilibrium of the reduced game is one of the full game."""
-    rows, cols = np.arange(a.shape[0]), np.arange(a.shape[1])
-    changed = True
-    while changed:
-        changed = False
-        sub = a[np.ix_(rows, cols)]
-        for i in range(len(rows)):
-            if any(k != i and np.all(sub[k] >= sub[i]) for k in range(len(rows))):
-                rows = np.delete(rows, i)
-                changed = True
-                break
-        if changed:
-            continue
-        for j in range(len(cols)):
-            if any(k != j and np.all(sub[:, k] <= sub[:, j]) for k in range(len(cols))):
-                cols = np.delete(cols, j)
-                changed = True
-                break
-    return rows, cols
-
-
-def solve_matrix_game(a: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Value and equilibrium strategies (x for the maximising row player, y for the column player) of the
-    zero-sum matrix game ``a``. Exact for pure saddle points; otherwise weakly dominated rows and columns are
-    removed, a 2x2 remainder is solved in closed form and a larger one by one HiGHS LP (y from its duals); the
-    value is the midpoint of the bounds min(x·a) and max(a·y), which differ by < 1e-8."""
-    a = np.asarray(a, dtype=np.float64)
-    x, y = np.zeros(a.shape[0]), np.zeros(a.shape[1])
-    i = int(np.argmax(a.min(axis=1)))
-    j = int(np.argmin(a.max(axis=0)))
-    if a[i].min() >= a[:, j].max() - _SADDLE_TOL:
-        x[i] = y[j] = 1.0
-        return float(a[i, j]), x, y
-    ri, ci = _undominated(a)
-    sub = a[np.ix_(ri, ci)]
-    m, n = sub.shape
-    if m == n == 2:  # no saddle point: both mix, each making the other indifferent
-        (p, q), (r, t) = sub
-        den = p + t - q - r
-        xs, ys = np.array([t - r, p - q]) / den, np.array([t - q, p - r]) / den
-        if xs.min() >= 0 and ys.min() >= 0:
-            x[ri], y[ci] = xs, ys
-            return _checked(a, x, y)
-    # max v  s.t.  sub^T x >= v, sum x = 1, x >= 0   (variables x_1..x_m, v)
-    res = linprog(
-        c=np.r_[np.zeros(m), -1.0],
-        A_ub=np.c_[-sub.T, np.ones(n)],
-        b_ub=np.zeros(n),
-        A_eq=np.r_[np.ones(m), 0.0][None, :],
-        b_eq=[1.0],
-        bounds=[(0, None)] * m + [(None, None)],
-        method="highs",
-        options=_LP_OPTIONS,
-    )
-    if res.status != 0:
-        raise RuntimeError(f"LP for matrix game failed: {res.message}\n{a}")
-    xs = np.clip(res.x[:m], 0.0, None)
-    ys = np.clip(-res.ineqlin.marginals, 0.0, None)
-    x[ri], y[ci] = xs / xs.sum(), ys / ys.sum()
-    return _checked(a, x, y)
-
-
-def _checked(a: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """(value, x, y) after checking that x guarantees and y concedes the same value up to 1e-8."""
-    lo, hi = float((x @ a).min()), float((a @ y).max())
-    if hi - lo > 1e-8 or x.min() < 0 or y.min() < 0:
-        raise RuntimeError(f"matrix game solution not accurate (bounds {lo}, {hi}; x {x}, y {y})\n{a}")
-    return (lo + hi) / 2, x, y
 
 
 # ------------------------------------------------------------------------------------ shared recursion
