@@ -28,18 +28,42 @@ from envs.sixnimmt.engine import decode_observation
 from envs.sixnimmt.rules import NUM_ROWS, ROW_CAPACITY, cheapest_row, row_bullheads, target_row
 
 
+def counter_uniform(seed: int, game_ids: np.ndarray, counters: np.ndarray) -> np.ndarray:
+    """Uniform floats in [0, 1), one per row, from (seed, game id, that game's decision counter) only (a
+    splitmix64-style hash), so a player drawing from it makes the same choices however games are batched."""
+    x = np.full(len(game_ids), seed, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    x ^= np.asarray(game_ids).astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
+    x ^= np.asarray(counters).astype(np.uint64) * np.uint64(0x94D049BB133111EB)
+    for shift, mul in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+        x = (x ^ (x >> np.uint64(shift))) * np.uint64(mul)
+    x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
 class RandomAgent(BaseAgent):
-    """Uniform over ``batch.masks``; every draw comes from ``numpy.random.default_rng(seed)``."""
+    """Uniform over ``batch.masks``. The choice in game g at its k-th decision is a function of (seed, g, k)
+    alone (``counter_uniform``), so a match or a resumed tournament plays the same games whatever the batching.
+    ``reset(game_ids)`` restarts those games' counters."""
 
     def __init__(self, seed: int = 0):
-        self.rng = np.random.default_rng(seed)
+        self.seed = int(seed)
+        self.counts: dict[int, int] = {}
+
+    def reset(self, game_ids: np.ndarray) -> None:
+        for g in np.asarray(game_ids).tolist():
+            self.counts[int(g)] = 0
 
     def act(self, batch: DecisionBatch) -> np.ndarray:
         masks = np.asarray(batch.masks, dtype=bool)
-        if len(masks) and not masks.any(axis=1).all():
+        legal = masks.sum(axis=1)
+        if len(masks) and not legal.all():
             raise ValueError("random agent: a decision with no legal action")
-        keys = np.where(masks, self.rng.random(masks.shape), -1.0)
-        return keys.argmax(axis=1).astype(np.int64)
+        ids = [int(g) for g in np.asarray(batch.game_ids)]
+        counters = np.array([self.counts.get(g, 0) for g in ids], dtype=np.int64)
+        for g, k in zip(ids, counters, strict=True):
+            self.counts[g] = int(k) + 1
+        pick = np.minimum((counter_uniform(self.seed, np.asarray(ids), counters) * legal).astype(np.int64), legal - 1)
+        return np.argmax(np.cumsum(masks, axis=1) > pick[:, None], axis=1).astype(np.int64)
 
 
 @register_agent("random")

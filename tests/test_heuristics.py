@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import envs
 from agents.base import DecisionBatch
 from agents.registry import make_agent
 from envs.sixnimmt.engine import ROW_CHOICE, SixNimmtGame, decode_observation
@@ -102,3 +103,16 @@ def test_closest_gap_beats_random():
     margin = np.concatenate([game.returns(a)[:, 0], game.returns(b)[:, 1]])
     se = margin.std() / np.sqrt(len(margin))
     assert margin.mean() > 5 * se and margin.mean() > 2.0, (margin.mean(), se)
+
+
+def test_random_agent_plays_the_same_games_whatever_the_batching():
+    from leagues.harness import play_match
+
+    game = envs.make_game("sixnimmt_v0")
+    runs = []
+    for parallel in (5, 64):
+        a, b = make_agent("random", game, seed=1), make_agent("random", game, seed=2)
+        runs.append([r.actions for r in play_match(game, a, b, 12, seed=3, max_parallel=parallel).records])
+    assert runs[0] == runs[1]
+    a, b = make_agent("random", game, seed=1), make_agent("random", game, seed=4)
+    assert [r.actions for r in play_match(game, a, b, 12, seed=3).records] != runs[0]

@@ -25,6 +25,7 @@ import numpy as np
 
 from agents.base import BaseAgent, DecisionBatch
 from agents.registry import register_agent
+from baselines.heuristics import RandomAgent
 from envs.core import IllegalActionError, seeds_for
 
 
@@ -290,40 +291,19 @@ class HighCardGame:
 # --- test agents --------------------------------------------------------------------------------------------
 
 
-def _hash_uniform(seed: int, game_ids: np.ndarray, counters: np.ndarray) -> np.ndarray:
-    """Uniform floats in [0, 1) from (seed, game id, per-game move counter) only: independent of batching."""
-    x = np.full(len(game_ids), seed, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    x ^= game_ids.astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
-    x ^= counters.astype(np.uint64) * np.uint64(0x94D049BB133111EB)
-    for shift, mul in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
-        x = (x ^ (x >> np.uint64(shift))) * np.uint64(mul)
-    x = x ^ (x >> np.uint64(31))
-    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-
-
-class ToyRandomAgent(BaseAgent):
-    """Uniform over legal actions, each choice a function of (seed, game id, that game's move count), so
-    results do not depend on how games are batched. ``delay`` seconds of sleep per ``act`` call (to slow a run
-    down)."""
+class ToyRandomAgent(RandomAgent):
+    """The ``random`` agent (choices independent of batching) with ``delay`` seconds of sleep per ``act`` call
+    (to slow a run down)."""
 
     def __init__(self, game, *, seed: int = 0, device: str | None = None, delay: float = 0.0):
-        self.seed, self.delay, self.counts = seed, delay, {}
+        super().__init__(seed)
+        self.delay = delay
         self.name = "toy_random"
-
-    def reset(self, game_ids: np.ndarray) -> None:
-        for g in game_ids:
-            self.counts[int(g)] = 0
 
     def act(self, batch: DecisionBatch) -> np.ndarray:
         if self.delay:
             time.sleep(self.delay)
-        counters = np.array([self.counts[int(g)] for g in batch.game_ids], dtype=np.int64)
-        for g in batch.game_ids:
-            self.counts[int(g)] += 1
-        u = _hash_uniform(self.seed, np.asarray(batch.game_ids), counters)
-        legal = batch.masks.astype(np.int64)
-        pick = np.minimum((u * legal.sum(axis=1)).astype(np.int64), legal.sum(axis=1) - 1)
-        return np.argmax(np.cumsum(legal, axis=1) > pick[:, None], axis=1).astype(np.int64)
+        return super().act(batch)
 
 
 class NimOptimalAgent(BaseAgent):
