@@ -23,6 +23,7 @@ _PROVIDERS = (
     "baselines.reinforce",
     "baselines.ppo",
     "agents.alphazero.agent",
+    "leagues.distill",
 )
 
 

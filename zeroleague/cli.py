@@ -5,6 +5,8 @@ zeroleague play ENV AGENT_A AGENT_B [--games N] [--seed S] [--max-parallel M] [-
 zeroleague envs                    # registered env ids
 zeroleague agents                  # registered agent names
 zeroleague gtp --agent SPEC [--board-size N] [--komi K] [--seed S] [--device D]
+zeroleague train reinforce|ppo|alphazero ...      # zeroleague train ALGO --help
+zeroleague league CONFIG.toml [--iterations N] [--backend local|ray] [--address A]
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from agents.registry import convert_value
+from zeroleague.league_cli import add_league_parser
 from zeroleague.train_cli import add_train_parser
 
 
@@ -122,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=_cmd_gtp)
 
     add_train_parser(sub)
+    add_league_parser(sub)
     return p
 
 

@@ -41,7 +41,7 @@ def _pairs(items: list[str], flag: str, convert) -> dict[str, Any]:
 
 def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train reinforce`` and ``train ppo`` to a top-level parser's subparsers."""
-    train = subparsers.add_parser("train", help="train a REINFORCE policy or a PPO best response")
+    train = subparsers.add_parser("train", help="train REINFORCE, a PPO best response or AlphaZero")
     algos = train.add_subparsers(dest="algo", required=True)
     for algo, helptext in (
         ("reinforce", "REINFORCE by self-play or against fixed opponents"),
