@@ -199,7 +199,8 @@ class Ratings:
         out.mkdir(parents=True, exist_ok=True)
         order = self.order()[::-1]
         names = [self.players[k] for k in order]
-        fig, ax = plt.subplots(figsize=(7, 0.5 * len(names) + 1.5))
+        label_in = 0.075 * max(len(n) for n in names)  # room for long specs (checkpoint paths) on the y axis
+        fig, ax = plt.subplots(figsize=(5 + label_in, 0.5 * len(names) + 1.5))
         ax.errorbar(
             self.elo[order],
             np.arange(len(order)),
@@ -219,7 +220,8 @@ class Ratings:
         top = self.order()
         mat = self.win_rate_matrix()[np.ix_(top, top)]
         labels = [self.players[k] for k in top]
-        fig, ax = plt.subplots(figsize=(1.1 * len(top) + 2.5, 1.0 * len(top) + 1.5))
+        label_in = 0.075 * max(len(n) for n in labels)
+        fig, ax = plt.subplots(figsize=(1.1 * len(top) + 1.5 + label_in, 1.0 * len(top) + 0.5 + label_in))
         im = ax.imshow(mat, vmin=0, vmax=1, cmap="RdBu")
         for i in range(len(top)):
             for j in range(len(top)):
