@@ -502,3 +502,14 @@ class RunLogger:
     def close(self) -> None:
         self._jsonl.close()
         self._tb.close()
+
+
+def checkpoint_agent(
+    game: BatchedGame, path: str, algo: str, *, seed: int = 0, device: str | None = None, greedy: bool = False
+) -> PolicyAgent:
+    """The ``PolicyValueNet`` checkpoint ``path`` written by ``algo`` (checked against ``game``) as an Agent
+    named ``ALGO:PATH``."""
+    ckpt = load_checkpoint(path, algo=algo, game=game)
+    net = PolicyValueNet(ckpt["net_config"], game.obs_shape, game.num_actions)
+    net.load_state_dict(ckpt["weights"])
+    return PolicyAgent(net, device=device, seed=seed, greedy=greedy, name=f"{algo}:{path}")

@@ -34,8 +34,8 @@ from baselines.policies import (
     PolicyAgent,
     PolicyValueNet,
     RunLogger,
+    checkpoint_agent,
     default_net_config,
-    load_checkpoint,
     masked_logits,
     save_checkpoint,
     select_actions,
@@ -284,7 +284,4 @@ def reinforce_agent(
     game: BatchedGame, path: str, *, seed: int = 0, device: str | None = None, greedy: bool = False
 ) -> PolicyAgent:
     """A REINFORCE checkpoint as an Agent (``reinforce:PATH[,greedy=true]``)."""
-    ckpt = load_checkpoint(path, algo="reinforce", game=game)
-    net = PolicyValueNet(ckpt["net_config"], game.obs_shape, game.num_actions)
-    net.load_state_dict(ckpt["weights"])
-    return PolicyAgent(net, device=device, seed=seed, greedy=greedy, name=f"reinforce:{path}")
+    return checkpoint_agent(game, path, "reinforce", seed=seed, device=device, greedy=greedy)

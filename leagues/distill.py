@@ -35,8 +35,8 @@ from agents.registry import make_agent, register_agent
 from baselines.policies import (
     PolicyAgent,
     PolicyValueNet,
+    checkpoint_agent,
     default_net_config,
-    load_checkpoint,
     masked_logits,
     save_checkpoint,
 )
@@ -202,7 +202,4 @@ def distilled_agent(
     game: BatchedGame, path: str, *, seed: int = 0, device: str | None = None, greedy: bool = False
 ) -> PolicyAgent:
     """A distilled league average policy as an Agent (``distilled:PATH[,greedy=true]``)."""
-    ckpt = load_checkpoint(path, algo="distilled", game=game)
-    net = PolicyValueNet(ckpt["net_config"], game.obs_shape, game.num_actions)
-    net.load_state_dict(ckpt["weights"])
-    return PolicyAgent(net, device=device, seed=seed, greedy=greedy, name=f"distilled:{path}")
+    return checkpoint_agent(game, path, "distilled", seed=seed, device=device, greedy=greedy)
