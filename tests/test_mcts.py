@@ -511,3 +511,21 @@ def test_training_learns_nim_values(tmp_path):
     np.testing.assert_array_equal(np.sign(v.numpy()), np.where(piles % 4 != 0, 1, -1))
     won = piles % 4 != 0
     np.testing.assert_array_equal(logits.numpy().argmax(axis=1)[won], game.winning_action(piles[won]))
+
+
+def test_self_play_value_targets_are_the_returns_from_each_state_on():
+    """6 nimmt! (margin rewards taken during the game; deck 1..8, 2 cards each, 9 bullheads in all): with
+    value_scale 100 nothing is clipped and every target is (final return - return so far) / 100, a whole
+    number of bullheads no larger than the deck's 9, and the targets differ from the final outcome (0 or
+    +-1); with value_scale 1 they are whole bullheads clipped to [-1, 1]."""
+    from envs.sixnimmt.engine import SixNimmtGame
+
+    game = SixNimmtGame(max_card=8, hand_size=2)
+    data = {s: self_play(game, uniform_evaluate, MCTSConfig(num_simulations=16, value_scale=s), num_games=12,
+                         seed=5, parallel=6) for s in (100.0, 1.0)}
+    bullheads = data[100.0].value * 100
+    np.testing.assert_allclose(bullheads, np.round(bullheads), atol=1e-4)
+    assert np.abs(bullheads).max() <= 9 + 1e-4 and (np.abs(bullheads) > 0.5).any()
+    assert not set(np.unique(data[100.0].value)) <= {-1.0, 0.0, 1.0}
+    assert set(np.unique(data[1.0].value)) <= {-1.0, 0.0, 1.0}  # whole bullheads, clipped
+    assert (data[1.0].value != 0).any()

@@ -7,8 +7,19 @@ Sign convention (the one rule every part of the search follows)
     that went through edge ``(n, a)`` from the perspective of ``to_play[b, n]`` (the player choosing ``a``).
     Backup converts a leaf value to each ancestor's chooser by the stored players: ``+v`` where the ancestor's
     player to move is the leaf's, ``-v`` otherwise — so a player who moves twice in a row is handled, not just
-    strict alternation. A terminal node has no player to move (``to_play = -1``); its value is seat 0's
-    ``game.returns`` (exactly, the network is never asked), i.e. a terminal node's perspective is seat 0.
+    strict alternation. A terminal node has no player to move (``to_play = -1``); its perspective is seat 0.
+
+Value convention (games whose rewards accrue during play, e.g. 6 nimmt!'s margins, as well as at the end)
+    Tree values measure the return FROM THE SEARCH ROOT ONWARD, in units of ``MCTSConfig.value_scale``: a
+    leaf's value for seat p is ``(returns(leaf)[p] - returns(root)[p]) / value_scale + v(leaf)[p]``, where
+    ``returns`` is ``game.returns`` (accumulated since the game began, so rewards earned before the root
+    cancel) and ``v`` is the evaluator's value (its estimate of the return still to come, in [-1, 1]; 0 at a
+    terminal leaf, whose value is exact: the network is never asked). ``root`` is the root state (the descent's
+    sampled world in a hidden-information search; 6 nimmt! penalties are public, so every world has the same
+    returns there). So a leaf value may leave [-1, 1] by the rewards on its path. In games with rewards only at
+    the end (Go) and ``value_scale = 1`` this is the terminal return or the evaluator's value, as usual. The
+    self-play value targets (``agents.alphazero.selfplay``) are measured the same way: (final return - return
+    at the sample's state) / value_scale, clipped to [-1, 1].
 
 Trees (``Tree``) are preallocated arrays, batched over B games, ``M`` nodes per game, ``A`` actions:
     ``child[B, M, A]`` int32: ``-1`` illegal action, ``0`` legal but not expanded (node 0 is the root and
@@ -64,9 +75,10 @@ Simultaneous moves and hidden information (6 nimmt!; ``selection_actions`` state
     sampling; ``u`` the chooser's value). Its visit distribution tracks the average strategy, which goes to an
     equilibrium of the stage game, so mixed equilibria are found rather than a pure, exploitable choice.
     "puct": decoupled PUCT (each seat's PUCT on its own row); cheaper to reason about and guided by the priors
-    throughout, but decoupled UCT is known not to converge to equilibria in general — on the small solved
-    deals of ``tests/test_smmcts.py`` it was the less exact of the two (mean root value error 0.057 vs 0.023
-    over 6 three-card deals at 4,000 simulations), hence the default. The result (visits, policy, root value)
+    throughout, but decoupled UCT is known not to converge to equilibria in general, hence the default. On the
+    small solved deals of ``tests/test_smmcts.py`` both are close in root value (mean error 0.023 "puct" vs
+    0.026 "rm" over 6 three-card deals at 4,000 simulations, mean of 4 seeds; before leaves counted the
+    rewards along their paths, "puct" was at 0.057 and "rm" at 0.023). The result (visits, policy, root value)
     is the acting seat's: at a joint root, from its own row. No subtree reuse for these games.
 
 Self-play mode adds Dirichlet noise to the root priors (``(1 - noise_frac) P + noise_frac Dir(alpha)`` over
@@ -89,7 +101,8 @@ from envs.core import BatchedGame
 
 Evaluate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 """``evaluate(obs [R, *obs_shape], masks bool[R, A]) -> (priors [R, A], values [R])``; values in [-1, 1] from
-the perspective of the player to move (whose observation ``obs`` is)."""
+the perspective of the player to move (whose observation ``obs`` is): the return still to come from that
+state, in units of ``MCTSConfig.value_scale`` (module docstring, value convention)."""
 
 # Kinds of a descent's end.
 _NEW, _TERMINAL, _COLLISION = 0, 1, 2
@@ -105,7 +118,9 @@ class MCTSConfig:
     (visits^(1/T); 0 = most visited). ``leaves_per_wave``: descents per game per evaluator call;
     ``virtual_loss``: lost visits added to a pending path when ``leaves_per_wave > 1``. ``joint_selection``:
     how each seat chooses at a joint (simultaneous) node of a hidden-information search: "rm" (regret
-    matching with ``rm_explore`` uniform exploration) or "puct" (decoupled PUCT)."""
+    matching with ``rm_explore`` uniform exploration) or "puct" (decoupled PUCT). ``value_scale`` (> 0): the
+    return that one unit of tree value stands for (module docstring, value convention; e.g. bullheads per
+    unit in 6 nimmt!)."""
 
     num_simulations: int = 200
     c_puct: float = 1.25
@@ -118,6 +133,7 @@ class MCTSConfig:
     virtual_loss: int = 1
     joint_selection: str = "rm"
     rm_explore: float = 0.05
+    value_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_simulations, int) or self.num_simulations < 1:
@@ -140,6 +156,8 @@ class MCTSConfig:
             raise ValueError(f"joint_selection must be 'rm' or 'puct', got {self.joint_selection!r}")
         if not 0.0 < self.rm_explore <= 1.0:
             raise ValueError(f"rm_explore must be in (0, 1], got {self.rm_explore!r}")
+        if not (0.0 < self.value_scale < np.inf):
+            raise ValueError(f"value_scale must be a finite number > 0, got {self.value_scale!r}")
 
 
 @dataclass
@@ -204,7 +222,8 @@ class Tree:
     def subtree(self, b: int, action: int) -> Tree | None:
         """Game b's subtree below the root's ``action`` as a compact one-game ``Tree`` (root renumbered 0), or
         None when that child was never expanded or is terminal, or the tree is a hidden-information search's
-        (not reused)."""
+        (not reused). Its values stay measured from the old root, which is right only when ``action`` earns no
+        reward (the value convention; true of the perfect-information games here, Go)."""
         if self.avail.shape[1]:  # a hidden-information tree: its nodes hold statistics of many worlds
             return None
         c = int(self.child[b, 0, action]) if self.num_nodes[b] > 0 else -1
@@ -229,9 +248,9 @@ class Tree:
 @dataclass
 class SearchResult:
     """``visits`` int32[B, A] root visit counts; ``policy`` float32[B, A] their distribution (the soft policy
-    target); ``root_value`` float32[B] the root's mean value for its player to move (hidden-information
-    searches: all three for the acting seat, from its own row at a joint root); ``tree`` the search trees
-    (``tree.subtree(b, a)`` for reuse)."""
+    target); ``root_value`` float32[B] the root's mean value for its player to move (the return from the root
+    on, in ``value_scale`` units; hidden-information searches: all three for the acting seat, from its own row
+    at a joint root); ``tree`` the search trees (``tree.subtree(b, a)`` for reuse)."""
 
     visits: np.ndarray
     policy: np.ndarray
@@ -587,13 +606,15 @@ class MCTS:
         """Whether the search samples worlds and has joint nodes (hidden-information, simultaneous game)."""
         return self.selection is not None
 
-    def _evaluate_states(self, states) -> tuple[np.ndarray, ...]:
+    def _evaluate_states(self, states, base: np.ndarray) -> tuple[np.ndarray, ...]:
         """``(player, value, prior, legal, joint, prior1, legal1)`` of states: the player to move (int8, -1 if
-        terminal), the value from its perspective (seat 0's if terminal), the evaluator's priors and the legal
-        mask; where ``joint`` (a simultaneous selection begins: seat 0 to choose) also seat 1's priors and
+        terminal), the value from its perspective (seat 0's if terminal) measured from the root whose returns
+        are ``base`` (float[R, 2], row-aligned; module docstring, value convention), the evaluator's priors and
+        the legal mask; where ``joint`` (a simultaneous selection begins: seat 0 to choose) also seat 1's priors and
         legal mask ``prior1``/``legal1`` (rows in the order of ``flatnonzero(joint)``) from seat 1's own
         observation after an arbitrary choice of seat 0 (which that observation does not show), and ``value``
-        = (v0 - v1) / 2, the mean of both seats' values in seat 0's perspective. ONE evaluator call for all.
+        = (v0 - v1) / 2 (+ the rewards since the root), the mean of both seats' values in seat 0's
+        perspective. ONE evaluator call for all.
         ``_expand_backup`` restricts the priors to the legal actions and renormalises them."""
         g = self.game
         term = np.asarray(g.terminal(states), dtype=bool)
@@ -606,8 +627,6 @@ class MCTS:
             joint = (player == 0) & legal[:, : self.selection].any(axis=1)
         value = np.zeros(len(term), np.float32)
         prior = np.zeros(legal.shape, np.float32)
-        if term.any():
-            value[term] = np.asarray(g.returns(states), dtype=np.float32)[term, 0]
         live = np.flatnonzero(~term)
         jrows = np.flatnonzero(joint)
         legal1 = np.zeros((len(jrows), g.num_actions), bool)
@@ -635,6 +654,8 @@ class MCTS:
             if len(jrows):
                 value[jrows] = (value[jrows] - val[len(live):]) / 2
                 prior1 = pri[len(live):]
+        gained = (np.asarray(g.returns(states), dtype=np.float64) - base) / self.config.value_scale
+        value += gained[np.arange(len(term)), np.maximum(player, 0)].astype(np.float32)
         return player, value, prior, legal, joint, prior1, legal1
 
     def _expand(self, tree: Tree, rows: int, path, leaf_game, leaf_kind, evaluated, done) -> None:
@@ -719,7 +740,7 @@ class MCTS:
             tree.num_nodes[fresh] = 1
             zeros = np.zeros(len(fresh), np.int32)
             self._expand(tree, len(fresh), _Paths.at(zeros), fresh.astype(np.int32), zeros,
-                         self._evaluate_states(sub), np.zeros(nb_games, np.int64))
+                         self._evaluate_states(sub, g.returns(sub)), np.zeros(nb_games, np.int64))
         root = np.zeros(nb_games, np.int64)  # the statistics row of the acting seat at the root
         if self.hidden:
             root = np.where((tree.kind[:, 0] == JOINT) & (players == 1), tree.partner[:, 0], 0)
@@ -749,15 +770,16 @@ class MCTS:
         root_value = root_value.astype(np.float32)
         return SearchResult(visits=visits, policy=policy, root_value=root_value, tree=tree)
 
-    def _leaves(self, states, rows: int, new: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _leaves(self, states, base: np.ndarray, rows: int, new: np.ndarray) -> tuple[np.ndarray, ...]:
         """``_evaluate_states`` of the new leaves ``states`` (descents ``new`` of ``rows``; None when there is
-        none) laid out by descent (other descents: no player, no legal action, not joint)."""
+        none; ``base`` the returns of their roots, row-aligned with ``states``) laid out by descent (other
+        descents: no player, no legal action, not joint)."""
         out = _leaf_rows(np.full(rows, -1, np.int8), np.zeros(rows, np.float32),
                          np.zeros((rows, self.game.num_actions), np.float32),
                          np.zeros((rows, self.game.num_actions), bool), self.game.num_actions)
         if states is None:
             return out
-        player, value, prior, legal, joint, prior1, legal1 = self._evaluate_states(states)
+        player, value, prior, legal, joint, prior1, legal1 = self._evaluate_states(states, base)
         for full, part in zip(out[:5], (player, value, prior, legal, joint), strict=True):
             full[new] = part
         return (*out[:5], prior1, legal1)
@@ -769,6 +791,7 @@ class MCTS:
         leaf_game, leaf_kind = np.zeros(len(path.length), np.int32), np.zeros(len(path.length), np.int32)
         done = np.zeros(nb_games, np.int64)
         fpu_abs = cfg.fpu_mode == "absolute"
+        root_returns = np.asarray(g.returns(root_states), dtype=np.float64)
         while True:
             todo = sims - done
             if not (todo > 0).any():
@@ -782,7 +805,8 @@ class MCTS:
             lens = path.length[new]
             for t in range(int(lens.max()) if len(new) else 0):
                 g.step(states, np.where(t < lens, path.actions[new, t], -1).astype(np.int64))
-            self._expand(tree, rows, path, leaf_game, leaf_kind, self._leaves(states, rows, new), done)
+            self._expand(tree, rows, path, leaf_game, leaf_kind,
+                         self._leaves(states, root_returns[leaf_game[new]], rows, new), done)
 
     def _run_hidden(self, tree: Tree, root_states, players: np.ndarray, sims: int,
                     rng: np.random.Generator) -> None:
@@ -808,6 +832,7 @@ class MCTS:
             path.length[:rows] = 0
             path.nodes[:rows, 0] = 0
             worlds = g.sample_worlds(g.take(root_states, games), players[games], rng)
+            root_returns = np.asarray(g.returns(worlds), dtype=np.float64)
             while active[:rows].any():
                 legal = np.asarray(g.legal_mask(worlds), dtype=bool)
                 draws = rng.random(rows) if self._rm else np.zeros(rows)
@@ -821,7 +846,8 @@ class MCTS:
                     g.step(worlds, out_actions[:rows])
             new = np.flatnonzero(leaf_kind[:rows] == _NEW)
             states = g.take(worlds, new) if len(new) else None
-            self._expand(tree, rows, path, leaf_game, leaf_kind, self._leaves(states, rows, new), done)
+            self._expand(tree, rows, path, leaf_game, leaf_kind,
+                         self._leaves(states, root_returns[new], rows, new), done)
 
 
 def check_tree(tree: Tree, b: int) -> None:

@@ -1,8 +1,10 @@
 """AlphaZero self-play through the match harness: one ``SelfPlayAgent`` sits in both seats of
 ``leagues.harness.play_match``, searches every decision in self-play mode (root Dirichlet noise), records the
 observation and the root visit distribution of each decision, and turns each finished game into training
-samples whose value target is the final outcome for the player who was to move (+1 win, -1 loss, 0 draw; a
-resignation is a loss for the resigner).
+samples whose value target is, for the player who was to move, the return it earned from that state on:
+(final return - return at the state) / ``MCTSConfig.value_scale``, clipped to [-1, 1] — the search's value
+convention (agents.alphazero.mcts). In Go (return +1 win, -1 loss, 0 draw, only at the end) with value_scale 1
+that is the final outcome. A resignation is a full loss for the resigner (-1; +1 for the other seat).
 
 Moves: sampled from the visit counts with ``MCTSConfig.temperature`` for a game's first ``temperature_moves``
 decisions, the most visited afterwards. Resignation: when the root value is below ``-resign_threshold``; a
@@ -27,7 +29,8 @@ from envs.core import BatchedGame
 @dataclass
 class SelfPlayData:
     """Training samples: ``obs`` float32[N, *obs_shape], ``policy`` float32[N, A] (visit distributions),
-    ``value`` float32[N] (outcome for the player to move), plus per-run counts."""
+    ``value`` float32[N] (return from the sample's state on for the player to move, module docstring), plus
+    per-run counts."""
 
     obs: np.ndarray
     policy: np.ndarray
@@ -57,7 +60,8 @@ class SelfPlayAgent(BaseAgent):
         self.rng = np.random.default_rng(seed)
         self.seed, self.temperature_moves = seed, temperature_moves
         self.resign_threshold, self.no_resign_frac = resign_threshold, no_resign_frac
-        self.samples: dict[int, list[tuple[np.ndarray, np.ndarray, int]]] = {}
+        # per game: (observation, policy, player to move, its return so far) of each decision
+        self.samples: dict[int, list[tuple[np.ndarray, np.ndarray, int, float]]] = {}
         self.kept: dict[int, Tree] = {}
         self.would_resign: dict[int, set[int]] = {}
 
@@ -80,13 +84,15 @@ class SelfPlayAgent(BaseAgent):
         reuse = [self.kept.pop(g, None) for g in ids]
         result = self.mcts.search(batch.states, self.rng, self_play=True, reuse=reuse, players=batch.players)
         obs = batch.observations
+        so_far = np.asarray(self.game.returns(batch.states), dtype=np.float64)
         moves = np.array([len(self.samples[g]) for g in ids])
         greedy = choose_actions(result.visits, 0.0)
         sampled = choose_actions(result.visits, self.config.temperature, self.rng) \
             if self.config.temperature > 0 else greedy
         actions = np.where(moves < self.temperature_moves, sampled, greedy)
         for row, g in enumerate(ids):
-            self.samples[g].append((obs[row].copy(), result.policy[row], int(batch.players[row])))
+            seat = int(batch.players[row])
+            self.samples[g].append((obs[row].copy(), result.policy[row], seat, float(so_far[row, seat])))
             losing = self.resign_threshold is not None and result.root_value[row] < -self.resign_threshold
             if losing and self.may_resign(g):
                 actions[row] = RESIGN
@@ -113,10 +119,13 @@ def self_play(game: BatchedGame, evaluate: Evaluate, config: MCTSConfig, num_gam
 
     def collect(rec) -> None:
         winner = rec.seat_a if rec.result > 0 else (1 - rec.seat_a if rec.result < 0 else -1)
-        for o, p, player in agent.samples.pop(rec.index):
+        for o, p, player, before in agent.samples.pop(rec.index):
             obs.append(o)
             pol.append(p)
-            val.append(0.0 if winner < 0 else (1.0 if player == winner else -1.0))
+            if rec.resigned is not None:
+                val.append(-1.0 if player == rec.resigned else 1.0)
+            else:
+                val.append(float(np.clip((rec.returns[player] - before) / config.value_scale, -1.0, 1.0)))
         counts["resigned"] += rec.resigned is not None
         if agent.resign_threshold is not None and not agent.may_resign(rec.index):
             counts["no_resign_games"] += 1
