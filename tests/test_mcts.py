@@ -444,6 +444,17 @@ def test_az_factory_checks_the_checkpoint_game(tmp_path):
         make_agent(f"az:{path}", go_engine.GoGame(board_size=9, komi=6.5))
 
 
+def test_az_searches_in_the_value_scale_its_network_was_trained_with(tmp_path):
+    pytest.importorskip("agents.evaluator")
+    game = go_engine.GoGame(board_size=9, komi=7.5)
+    path = tmp_path / "go9.pt"
+    save_checkpoint(path, build_network(GO_NET), GO_NET, "go_v0", game_kwargs(game), step=0,
+                    extra={"value_scale": 7.0})
+    assert make_agent(f"az:{path}", game).config.value_scale == 7.0
+    assert make_agent(f"az:{path},value_scale=2", game).config.value_scale == 2.0
+    assert make_agent("az_uniform:value_scale=3", game).config.value_scale == 3.0
+
+
 # --- self-play and training ---------------------------------------------------------------------------------
 
 from dataclasses import replace  # noqa: E402

@@ -124,30 +124,33 @@ class AlphaZeroAgent(BaseAgent):
         return actions
 
 
-def _config(sims: int, c_puct: float, leaves_per_wave: int, fpu: float, fpu_mode: str) -> MCTSConfig:
+def _config(sims: int, c_puct: float, leaves_per_wave: int, fpu: float, fpu_mode: str,
+            value_scale: float) -> MCTSConfig:
     return MCTSConfig(num_simulations=int(sims), c_puct=float(c_puct), leaves_per_wave=int(leaves_per_wave),
-                      fpu=float(fpu), fpu_mode=fpu_mode)
+                      fpu=float(fpu), fpu_mode=fpu_mode, value_scale=float(value_scale))
 
 
 @register_agent("az", games=("go", "sixnimmt"))
 def make_az(game: BatchedGame, path: str, *, seed: int = 0, device: str | None = None, sims: int = 200,
             c_puct: float = 1.25, leaves_per_wave: int = 1, fpu: float = 0.0, fpu_mode: str = "reduction",
-            resign: float | None = None, reuse: bool = True) -> AlphaZeroAgent:
-    """AlphaZero search over a checkpoint's network (az:PATH,sims=200,...)."""
+            resign: float | None = None, reuse: bool = True, value_scale: float | None = None) -> AlphaZeroAgent:
+    """AlphaZero search over a checkpoint's network (az:PATH,sims=200,...). ``value_scale`` defaults to the one
+    the network was trained with (the checkpoint's ``extra["value_scale"]``, else 1)."""
     from agents.alphazero.checkpoint import load_checkpoint  # torch is imported only when a net is used
     from agents.evaluator import Evaluator, pick_device
 
     ckpt = load_checkpoint(path, expect_env_id=game.env_id, expect_env_kwargs=game_kwargs(game))
     evaluator = Evaluator(ckpt.model(), pick_device(device))
-    return AlphaZeroAgent(game, evaluator.evaluate, _config(sims, c_puct, leaves_per_wave, fpu, fpu_mode),
+    scale = ckpt.extra.get("value_scale", 1.0) if value_scale is None else value_scale
+    return AlphaZeroAgent(game, evaluator.evaluate, _config(sims, c_puct, leaves_per_wave, fpu, fpu_mode, scale),
                           resign=resign, reuse=reuse, seed=seed)
 
 
 @register_agent("az_uniform", games=None)
 def make_az_uniform(game: BatchedGame, *, seed: int = 0, device: str | None = None, sims: int = 200,
                     c_puct: float = 1.25, leaves_per_wave: int = 1, fpu: float = 0.0,
-                    fpu_mode: str = "reduction",
-                    reuse: bool = True) -> AlphaZeroAgent:
-    """Network-free PUCT search: uniform priors, value 0, exact terminal values (az_uniform:sims=200)."""
-    return AlphaZeroAgent(game, uniform_evaluate, _config(sims, c_puct, leaves_per_wave, fpu, fpu_mode),
+                    fpu_mode: str = "reduction", reuse: bool = True, value_scale: float = 1.0) -> AlphaZeroAgent:
+    """Network-free PUCT search: uniform priors, value 0, exact rewards (az_uniform:sims=200)."""
+    return AlphaZeroAgent(game, uniform_evaluate,
+                          _config(sims, c_puct, leaves_per_wave, fpu, fpu_mode, value_scale),
                           reuse=reuse, name="az_uniform", seed=seed)

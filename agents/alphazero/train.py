@@ -58,6 +58,7 @@ class TrainConfig:
     temperature: float = 1.0
     temperature_moves: int = 15
     resign_threshold: float | None = 0.9
+    value_scale: float = 1.0  # reward units per unit of value (e.g. ~10 bullheads for 6 nimmt! margins)
     no_resign_frac: float = 0.1
     blocks: int = 4
     channels: int = 32
@@ -72,7 +73,7 @@ class TrainConfig:
     def mcts_config(self) -> MCTSConfig:
         return MCTSConfig(num_simulations=self.sims, c_puct=self.c_puct, leaves_per_wave=self.leaves_per_wave,
                           dirichlet_alpha=self.dirichlet_alpha, noise_frac=self.noise_frac,
-                          temperature=self.temperature)
+                          temperature=self.temperature, value_scale=self.value_scale)
 
 
 def net_config_for(game, cfg: TrainConfig) -> NetConfig:
@@ -167,7 +168,8 @@ def train(cfg: TrainConfig, game=None) -> dict[str, Any]:
                 p_losses.append(p_loss.item())
                 v_losses.append(v_loss.item())
             model.eval()
-            save_checkpoint(ckpt_path, model, net_cfg, game.env_id, cfg.env_kwargs, step, {"iteration": it})
+            save_checkpoint(ckpt_path, model, net_cfg, game.env_id, cfg.env_kwargs, step,
+                            {"iteration": it, "value_scale": cfg.value_scale})
             torch.save(opt.state_dict(), f"{opt_path}.tmp")
             Path(f"{opt_path}.tmp").replace(opt_path)
             record = {"iteration": it, "step": step, "samples": len(data.value), "replay": len(buf["value"]),
