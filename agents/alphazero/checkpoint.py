@@ -67,7 +67,8 @@ def load_checkpoint(path: str | os.PathLike, expect_env_id: str | None = None,
                     expect_env_kwargs: dict[str, Any] | None = None) -> Checkpoint:
     """Read and check a checkpoint. ``expect_env_id``: the game it must be for; ``expect_env_kwargs``: values
     it must have been trained with (only the keys given are compared, e.g. ``{"board_size": 9}``; a key the
-    checkpoint lacks counts as a mismatch). Raises ``CheckpointError`` naming the file and what differs."""
+    checkpoint lacks counts as a mismatch; a ``board_size`` among the checkpoint's co-trained ``board_sizes``
+    matches). Raises ``CheckpointError`` naming the file and what differs."""
     path = os.fspath(path)
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
@@ -95,6 +96,8 @@ def load_checkpoint(path: str | os.PathLike, expect_env_id: str | None = None,
         raise CheckpointError(f"{path}: trained for env {blob['env_id']!r}, not {expect_env_id!r}")
     for k, v in (expect_env_kwargs or {}).items():
         have = blob["env_kwargs"].get(k, "<missing>")
+        if k == "board_size" and v in blob["env_kwargs"].get("board_sizes", ()):
+            continue  # a co-trained (size-agnostic) network plays every size it was trained on
         if have != v:
             raise CheckpointError(f"{path}: trained with {k}={have!r}, not {k}={v!r} "
                                   f"(checkpoint env kwargs: {blob['env_kwargs']})")

@@ -16,6 +16,10 @@ the original AlphaZero ones (flatten + linear) and the net is tied to ``board_si
 
 Residual MLP (``kind="mlp"``): input ``obs_BD`` flat, a linear stem, ``blocks`` residual blocks of two linear
 layers (layer norm, ReLU), ``channels`` wide, linear policy and value heads; ``board_mask`` is not used.
+
+Card net (``kind="cards"``, 6 nimmt!): the card-structured trunk of the baselines
+(``baselines.policies.CardTrunk``, ``channels`` wide: per-card embeddings, permutation-equivariant card
+logits, row logits) gives the policy logits; the value head is an MLP on its pooled context.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from torch import nn
 
 @dataclass(frozen=True)
 class NetConfig:
-    """``kind`` "resnet" (``in_channels`` planes of at most ``board_size`` squared) or "mlp" (``obs_dim``
-    inputs, ``num_actions`` outputs). ``blocks``/``channels``: trunk depth and width. ``global_pool``:
+    """``kind`` "resnet" (``in_channels`` planes of at most ``board_size`` squared), "mlp" (``obs_dim``
+    inputs, ``num_actions`` outputs) or "cards" (6 nimmt! observations of ``max_card`` cards, ``num_players``
+    seats, hands of at most ``max_hand``). ``blocks``/``channels``: trunk depth and width. ``global_pool``:
     size-agnostic KataGo-style heads (resnet only). ``value_hidden``: width of the value head's hidden
     layer."""
 
@@ -43,10 +48,13 @@ class NetConfig:
     channels: int = 64
     global_pool: bool = True
     value_hidden: int = 128
+    max_card: int = 0
+    num_players: int = 0
+    max_hand: int = 0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("resnet", "mlp"):
-            raise ValueError(f"NetConfig.kind must be 'resnet' or 'mlp', got {self.kind!r}")
+        if self.kind not in ("resnet", "mlp", "cards"):
+            raise ValueError(f"NetConfig.kind must be 'resnet', 'mlp' or 'cards', got {self.kind!r}")
         for name in ("blocks", "channels", "value_hidden"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < (0 if name == "blocks" else 1):
@@ -57,6 +65,9 @@ class NetConfig:
         if self.kind == "mlp" and (self.obs_dim < 1 or self.num_actions < 1):
             raise ValueError(f"mlp needs obs_dim >= 1 and num_actions >= 1, got {self.obs_dim}, "
                              f"{self.num_actions}")
+        if self.kind == "cards" and not (self.max_card >= 1 and self.num_players >= 2 and self.max_hand >= 1):
+            raise ValueError(f"cards needs max_card >= 1, num_players >= 2 and max_hand >= 1, got "
+                             f"{self.max_card}, {self.num_players}, {self.max_hand}")
 
 
 class _ResBlock(nn.Module):
@@ -166,9 +177,31 @@ class ResidualMLP(nn.Module):
         return self.policy(x), torch.tanh(value)
 
 
+class CardNet(nn.Module):
+    """Card-structured policy/value net for 6 nimmt! (module docstring)."""
+
+    def __init__(self, cfg: NetConfig):
+        super().__init__()
+        from baselines.policies import CardTrunk
+
+        self.cfg = cfg
+        self.trunk = CardTrunk(cfg.max_card, cfg.num_players, cfg.max_hand, cfg.channels)
+        self.value_fc = nn.Linear(cfg.channels, cfg.value_hidden)
+        self.value_out = nn.Linear(cfg.value_hidden, 1)
+
+    def forward(self, obs_BD: torch.Tensor,
+                board_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        x = obs_BD.reshape(len(obs_BD), -1)
+        if x.shape[1] != self.trunk.obs_dim:
+            raise ValueError(f"observation size {x.shape[1]} does not fit this net (obs_dim {self.trunk.obs_dim})")
+        logits, ctx = self.trunk.card_logits(*self.trunk.card_features(x))
+        value = self.value_out(F.relu(self.value_fc(ctx))).reshape(len(x))
+        return logits, torch.tanh(value)
+
+
 def build_network(cfg: NetConfig) -> nn.Module:
     """The network described by ``cfg``."""
-    return ResNet(cfg) if cfg.kind == "resnet" else ResidualMLP(cfg)
+    return {"resnet": ResNet, "mlp": ResidualMLP, "cards": CardNet}[cfg.kind](cfg)
 
 
 def pad_planes(obs_BCSS: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:

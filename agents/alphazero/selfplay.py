@@ -30,12 +30,13 @@ from envs.core import BatchedGame
 class SelfPlayData:
     """Training samples: ``obs`` float32[N, *obs_shape], ``policy`` float32[N, A] (visit distributions),
     ``value`` float32[N] (return from the sample's state on for the player to move, module docstring), plus
-    per-run counts."""
+    per-run counts (``moves``: environment steps of all the games)."""
 
     obs: np.ndarray
     policy: np.ndarray
     value: np.ndarray
     games: int
+    moves: int
     resigned: int
     no_resign_games: int
     would_resign: int
@@ -105,6 +106,15 @@ class SelfPlayAgent(BaseAgent):
         return actions
 
 
+def outcome_targets(rec, decisions: list[tuple[int, float]], value_scale: float) -> list[float]:
+    """Value targets of a finished game's decisions ``(seat, that seat's return before the decision)``
+    (``rec``: its ``leagues.harness.GameRecord``): (final return - return before) / ``value_scale``, clipped to
+    [-1, 1]; after a resignation -1 for the resigner's decisions, +1 for the other seat's."""
+    if rec.resigned is not None:
+        return [-1.0 if seat == rec.resigned else 1.0 for seat, _ in decisions]
+    return [float(np.clip((rec.returns[seat] - before) / value_scale, -1.0, 1.0)) for seat, before in decisions]
+
+
 def self_play(game: BatchedGame, evaluate: Evaluate, config: MCTSConfig, num_games: int, seed: int, *,
               parallel: int = 64, temperature_moves: int = 15, resign_threshold: float | None = None,
               no_resign_frac: float = 0.1) -> SelfPlayData:
@@ -115,17 +125,15 @@ def self_play(game: BatchedGame, evaluate: Evaluate, config: MCTSConfig, num_gam
     agent = SelfPlayAgent(game, evaluate, config, seed=seed, temperature_moves=temperature_moves,
                           resign_threshold=resign_threshold, no_resign_frac=no_resign_frac)
     obs, pol, val = [], [], []
-    counts = {"resigned": 0, "no_resign_games": 0, "would_resign": 0, "false_resign": 0}
+    counts = {"moves": 0, "resigned": 0, "no_resign_games": 0, "would_resign": 0, "false_resign": 0}
 
     def collect(rec) -> None:
         winner = rec.seat_a if rec.result > 0 else (1 - rec.seat_a if rec.result < 0 else -1)
-        for o, p, player, before in agent.samples.pop(rec.index):
-            obs.append(o)
-            pol.append(p)
-            if rec.resigned is not None:
-                val.append(-1.0 if player == rec.resigned else 1.0)
-            else:
-                val.append(float(np.clip((rec.returns[player] - before) / config.value_scale, -1.0, 1.0)))
+        samples = agent.samples.pop(rec.index)
+        obs.extend(s[0] for s in samples)
+        pol.extend(s[1] for s in samples)
+        val.extend(outcome_targets(rec, [(s[2], s[3]) for s in samples], config.value_scale))
+        counts["moves"] += rec.num_moves
         counts["resigned"] += rec.resigned is not None
         if agent.resign_threshold is not None and not agent.may_resign(rec.index):
             counts["no_resign_games"] += 1

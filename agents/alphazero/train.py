@@ -2,18 +2,36 @@
 collect, one iteration at a time.
 
 Per iteration ``i``: the current network plays ``games_per_iteration`` self-play games (seed derived from
-``(seed, i)``); their samples are written as one replay shard ``replay/shard_{i:06d}.npz``; the network takes
-``train_steps`` Adam steps on minibatches drawn uniformly from the last ``replay_window`` shards, minimising
+``(seed, i)``) on every board of the run (Go co-training: ``board_sizes``, one size-agnostic global-pooling
+ResNet sized for the largest; otherwise the one game of ``env_kwargs``); their samples are written as replay
+shards ``replay/shard_{i:06d}[_sS].npz``; the network takes ``train_steps`` Adam steps, each on one minibatch
+per observation shape (board size) drawn uniformly from the last ``replay_window`` iterations' shards,
+minimising the sum over shapes of
 
     loss = cross_entropy(visit distribution, softmax(logits)) + (value - outcome)^2   (+ AdamW weight decay)
 
-then ``checkpoint.pt`` (weights, ``NetConfig``, env id/kwargs, training step, the iteration in ``extra``) and
-``optimizer.pt`` are replaced atomically. Logs: ``metrics.jsonl`` (one line per iteration) and TensorBoard
-event files in the run directory; ``config.json`` holds the ``TrainConfig``. Resumable: a run directory with a
-checkpoint continues after its last finished iteration (its ``config.json`` must match, except
-``iterations`` and ``device``), and since every iteration's randomness derives from ``(seed, i)`` the resumed
-run makes the same games as an uninterrupted one would (on the same device). The last line printed (also
-written to ``result.json`` and returned) is a machine-readable result.
+then ``checkpoint.pt`` (weights, ``NetConfig``, env id/kwargs — with ``board_sizes`` when co-trained —, training
+step; ``extra``: iteration, value_scale, cumulative compute) and ``optimizer.pt`` are replaced atomically;
+every ``snapshot_every`` iterations a copy goes to ``snapshots/iter_{i:06d}.pt`` (checkpoints along training,
+to place on a compute axis).
+
+Warm start ("initialization is everything"): with ``warm_start`` = a directory of game-record shards (written by
+``agents.alphazero.warmstart`` from games of strong players: GNU Go for Go, heuristic/search bots for
+6 nimmt!), the fresh network first takes ``pretrain_steps`` supervised steps on them (same loss: the
+players' moves as one-hot policy targets, the outcomes as values); the result is saved as
+``snapshots/pretrained.pt`` and as the checkpoint of iteration -1, so a kill after pre-training resumes at
+iteration 0.
+
+Compute accounting (``baselines.policies.ComputeMeter``, cumulative over resumes, in every metrics line and
+checkpoint): environment steps (moves of the self-play games), network samples in forward passes (search leaf
+evaluations and training) and in backward passes, wall-clock seconds and device.
+
+Logs: ``metrics.jsonl`` (one line per iteration) and TensorBoard event files in the run directory
+(``baselines.policies.RunLogger``); ``config.json`` holds the ``TrainConfig``. Resumable: a run directory
+with a checkpoint continues after its last finished iteration (its ``config.json`` must match, except
+``iterations``, ``device`` and ``threads``), and since every iteration's randomness derives from ``(seed, i)`` the
+resumed run makes the same games as an uninterrupted one would (on the same device). The last line printed
+(also written to ``result.json`` and returned) is a machine-readable result.
 
     python -m agents.alphazero.train --run-dir runs/go9 --iterations 100
 """
@@ -22,7 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -38,7 +56,9 @@ from agents.alphazero.mcts import MCTSConfig
 from agents.alphazero.network import NetConfig, build_network
 from agents.alphazero.selfplay import self_play
 from agents.evaluator import Evaluator, pick_device
+from baselines.policies import ComputeMeter, RunLogger
 
+_RESUMABLE_CHANGES = ("iterations", "device", "threads")
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -67,36 +87,70 @@ class TrainConfig:
     batch_size: int = 256
     train_steps: int = 100
     replay_window: int = 10
+    board_sizes: tuple[int, ...] = ()  # Go co-training: self-play on each size; () = env_kwargs' board only
+    warm_start: str | None = None  # directory of game-record shards to pre-train on (module docstring)
+    pretrain_steps: int = 0
+    augment: bool = True  # train on random board symmetries (square Go boards; rules are symmetric)
+    snapshot_every: int = 0  # keep snapshots/iter_{i}.pt every this many iterations (0: none)
     seed: int = 0
     device: str | None = None
+    threads: int | None = None  # torch CPU threads (None: torch's default)
+
+    def __post_init__(self) -> None:
+        if self.board_sizes and self.env_id != "go_v0":
+            raise ValueError(f"board_sizes (co-training) is for go_v0, not {self.env_id!r}")
+        if any(not isinstance(s, int) or s < 2 for s in self.board_sizes):
+            raise ValueError(f"board_sizes must be ints >= 2, got {self.board_sizes!r}")
+        if self.pretrain_steps and not self.warm_start:
+            raise ValueError("pretrain_steps needs warm_start (a directory of game-record shards)")
 
     def mcts_config(self) -> MCTSConfig:
         return MCTSConfig(num_simulations=self.sims, c_puct=self.c_puct, leaves_per_wave=self.leaves_per_wave,
                           dirichlet_alpha=self.dirichlet_alpha, noise_frac=self.noise_frac,
                           temperature=self.temperature, value_scale=self.value_scale)
 
+    def games(self) -> dict[str, Any]:
+        """The run's games by shard suffix: ``{"": game}``, or ``{"_s9": 9x9, "_s19": 19x19, ...}`` when
+        co-training."""
+        if not self.board_sizes:
+            return {"": envs.make_game(self.env_id, **self.env_kwargs)}
+        return {f"_s{s}": envs.make_game(self.env_id, **{**self.env_kwargs, "board_size": s})
+                for s in sorted(set(self.board_sizes))}
 
-def net_config_for(game, cfg: TrainConfig) -> NetConfig:
-    """A ResNet for plane observations ``[C, S, S]``, a residual MLP for flat ones."""
+    def checkpoint_env_kwargs(self) -> dict[str, Any]:
+        """The env kwargs written into checkpoints (with the co-trained ``board_sizes``)."""
+        if not self.board_sizes:
+            return dict(self.env_kwargs)
+        sizes = sorted(set(self.board_sizes))
+        return {**self.env_kwargs, "board_size": self.env_kwargs.get("board_size", sizes[0]), "board_sizes": sizes}
+
+
+def net_config_for(game, cfg: TrainConfig, board_size: int | None = None) -> NetConfig:
+    """A ResNet for plane observations ``[C, S, S]`` (sized for ``board_size``, default S), the card net for
+    6 nimmt!, a residual MLP for other flat observations."""
     if len(game.obs_shape) == 3:
-        return NetConfig(kind="resnet", in_channels=game.obs_shape[0], board_size=game.obs_shape[1],
+        return NetConfig(kind="resnet", in_channels=game.obs_shape[0], board_size=board_size or game.obs_shape[1],
                          blocks=cfg.blocks, channels=cfg.channels)
+    if hasattr(game, "max_card"):
+        return NetConfig(kind="cards", max_card=int(game.max_card), num_players=int(game.num_players),
+                         max_hand=int(game.hand_size), blocks=cfg.blocks, channels=cfg.channels)
     return NetConfig(kind="mlp", obs_dim=int(np.prod(game.obs_shape)), num_actions=game.num_actions,
                      blocks=cfg.blocks, channels=cfg.channels)
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
+def load_shards(paths: list[Path]) -> dict[tuple[int, ...], dict[str, np.ndarray]]:
+    """Samples of the shards ``paths`` (``obs``, ``policy``, ``value``), grouped by observation shape."""
+    groups: dict[tuple[int, ...], list] = {}
+    for p in paths:
+        with np.load(p) as z:
+            part = {k: z[k] for k in ("obs", "policy", "value")}
+        groups.setdefault(tuple(part["obs"].shape[1:]), []).append(part)
+    return {shape: {k: np.concatenate([p[k] for p in parts]) for k in ("obs", "policy", "value")}
+            for shape, parts in groups.items()}
 
 
-def _load_window(replay: Path, upto: int, window: int) -> dict[str, np.ndarray]:
-    parts = [np.load(replay / f"shard_{i:06d}.npz") for i in range(max(0, upto - window + 1), upto + 1)]
-    return {k: np.concatenate([p[k] for p in parts]) for k in ("obs", "policy", "value")}
+def _window(replay: Path, upto: int, window: int) -> list[Path]:
+    return [p for i in range(max(0, upto - window + 1), upto + 1) for p in sorted(replay.glob(f"shard_{i:06d}*.npz"))]
 
 
 def losses(model: torch.nn.Module, obs: torch.Tensor, policy: torch.Tensor,
@@ -107,97 +161,166 @@ def losses(model: torch.nn.Module, obs: torch.Tensor, policy: torch.Tensor,
     return policy_loss, F.mse_loss(value_B, value)
 
 
+def dihedral(obs_BCSS: torch.Tensor, policy_BA: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetry ``k`` (0..7: ``k % 4`` quarter turns, then a transpose when ``k >= 4``) of square board
+    planes and of policies over their ``S*S`` points (row-major) + pass (last, unchanged)."""
+    b, s = policy_BA.shape[0], obs_BCSS.shape[-1]
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        x = torch.rot90(x, k % 4, dims=(-2, -1))
+        return x.transpose(-2, -1) if k >= 4 else x
+
+    points = f(policy_BA[:, :-1].reshape(b, s, s)).reshape(b, s * s)
+    return f(obs_BCSS), torch.cat([points, policy_BA[:, -1:]], dim=1)
+
+
+def _augmentable(buf: dict[str, np.ndarray]) -> bool:
+    shape = buf["obs"].shape
+    return len(shape) == 4 and shape[2] == shape[3] and buf["policy"].shape[1] == shape[2] * shape[3] + 1
+
+
+def _sgd(model, opt, buffers, steps: int, batch_size: int, rng: np.random.Generator, device,
+         meter: ComputeMeter, augment: bool) -> tuple[float, float]:
+    """``steps`` optimizer steps, each summing the losses of one minibatch per buffer (board planes in a random
+    ``dihedral`` symmetry when ``augment``); mean losses."""
+    model.train()
+    p_losses, v_losses = [], []
+    for _ in range(steps):
+        p_total = v_total = 0.0
+        for buf in buffers.values():
+            idx = rng.integers(0, len(buf["value"]), size=min(batch_size, len(buf["value"])))
+            obs, pol, val = (torch.from_numpy(buf[k][idx]).to(device) for k in ("obs", "policy", "value"))
+            if augment and _augmentable(buf):
+                obs, pol = dihedral(obs, pol, int(rng.integers(8)))
+            p_loss, v_loss = losses(model, obs, pol, val)
+            p_total, v_total = p_total + p_loss, v_total + v_loss
+            meter.forward_samples += len(idx)
+            meter.backward_samples += len(idx)
+        opt.zero_grad()
+        (p_total + v_total).backward()
+        opt.step()
+        p_losses.append(float(p_total.detach()) / len(buffers))
+        v_losses.append(float(v_total.detach()) / len(buffers))
+    model.eval()
+    return float(np.mean(p_losses)), float(np.mean(v_losses))
+
+
 def train(cfg: TrainConfig, game=None) -> dict[str, Any]:
-    """Run (or resume) the training loop of ``cfg`` (module docstring); ``game`` defaults to
-    ``envs.make_game(cfg.env_id, **cfg.env_kwargs)``. Returns the final result line as a dict."""
+    """Run (or resume) the training loop of ``cfg`` (module docstring); ``game`` replaces ``cfg.games()``
+    (e.g. a test game outside the registry). Returns the final result line as a dict."""
     run = Path(cfg.run_dir)
-    replay = run / "replay"
+    replay, snapshots = run / "replay", run / "snapshots"
     replay.mkdir(parents=True, exist_ok=True)
-    game = game if game is not None else envs.make_game(cfg.env_id, **cfg.env_kwargs)
+    games = {"": game} if game is not None else cfg.games()
+    first = next(iter(games.values()))
     cfg_path = run / "config.json"
+    new = json.loads(json.dumps(asdict(cfg)))
     if cfg_path.exists():
         old = json.loads(cfg_path.read_text())["config"]
-        new = json.loads(json.dumps(asdict(cfg)))
-        diff = sorted(k for k in new if k not in ("iterations", "device") and old.get(k) != new[k])
+        diff = sorted(k for k in new if k not in _RESUMABLE_CHANGES and old.get(k) != new[k])
         if diff:
             raise ValueError(f"{run} holds a run with a different config ({', '.join(diff)}); "
                              "use another run_dir")
-    cfg_path.write_text(json.dumps({"config": asdict(cfg), "git_commit": _git_commit()}, indent=2) + "\n")
-
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
-    net_cfg = net_config_for(game, cfg)
+    largest = max(cfg.board_sizes) if cfg.board_sizes else None
+    net_cfg = net_config_for(first if largest is None else games[f"_s{largest}"], cfg, largest)
     model = build_network(net_cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ckpt_path, opt_path = run / "checkpoint.pt", run / "optimizer.pt"
+    ckpt_kwargs = cfg.checkpoint_env_kwargs()
+    meter = ComputeMeter(device=str(device))
     start, step = 0, 0
     if ckpt_path.exists():
-        ckpt = load_checkpoint(ckpt_path, expect_env_id=game.env_id, expect_env_kwargs=cfg.env_kwargs)
+        ckpt = load_checkpoint(ckpt_path, expect_env_id=first.env_id, expect_env_kwargs=ckpt_kwargs)
         model.load_state_dict(ckpt.state_dict)
         opt.load_state_dict(torch.load(opt_path, map_location=device, weights_only=True))
         start, step = int(ckpt.extra["iteration"]) + 1, ckpt.step
+        done = ckpt.extra.get("compute", {})
+        for k in ("env_steps", "forward_samples", "backward_samples"):
+            setattr(meter, k, int(done.get(k, 0)))
+        meter.start -= float(done.get("wall_s", 0.0))
+    logger = RunLogger(run, {"config": new})
 
-    from torch.utils.tensorboard import SummaryWriter
+    def save(it: int, snapshot: str | None) -> None:
+        save_checkpoint(ckpt_path, model, net_cfg, first.env_id, ckpt_kwargs, step,
+                        {"iteration": it, "value_scale": cfg.value_scale, "compute": meter.as_dict()})
+        torch.save(opt.state_dict(), f"{opt_path}.tmp")
+        Path(f"{opt_path}.tmp").replace(opt_path)
+        if snapshot:
+            snapshots.mkdir(exist_ok=True)
+            shutil.copyfile(ckpt_path, snapshots / snapshot)
 
-    writer = SummaryWriter(str(run / "tb"))
-    metrics_file = (run / "metrics.jsonl").open("a")
     record: dict[str, Any] = {}
     try:
+        if cfg.warm_start and not ckpt_path.exists():
+            shards = sorted(Path(cfg.warm_start).glob("*.npz"))
+            if not shards:
+                raise FileNotFoundError(f"warm_start {cfg.warm_start!r} holds no .npz game-record shards")
+            warm = load_shards(shards)
+            rng = np.random.default_rng([cfg.seed, 0x3A7])
+            p_loss, v_loss = _sgd(model, opt, warm, cfg.pretrain_steps, cfg.batch_size, rng, device, meter,
+                                  cfg.augment)
+            step += cfg.pretrain_steps
+            save(-1, "pretrained.pt")
+            record = {"iteration": -1, "step": step, "pretrain_samples": sum(len(b["value"]) for b in warm.values()),
+                      "policy_loss": p_loss, "value_loss": v_loss, "compute": meter.as_dict()}
+            logger.log(step, record)
+            start = 0
         for it in range(start, cfg.iterations):
             t0 = time.perf_counter()
             it_seed = int(np.random.SeedSequence([cfg.seed, it]).generate_state(1)[0])
-            model.eval()
-            evaluate = Evaluator(model, device).evaluate
-            data = self_play(game, evaluate, cfg.mcts_config(), cfg.games_per_iteration, it_seed,
-                             parallel=cfg.parallel_games, temperature_moves=cfg.temperature_moves,
-                             resign_threshold=cfg.resign_threshold, no_resign_frac=cfg.no_resign_frac)
-            data.save(replay / f"shard_{it:06d}.npz")
+            evaluator = Evaluator(model, device)
+            counts: dict[str, int] = {}
+            for suffix, g in games.items():
+                data = self_play(g, evaluator.evaluate, cfg.mcts_config(), cfg.games_per_iteration, it_seed,
+                                 parallel=cfg.parallel_games, temperature_moves=cfg.temperature_moves,
+                                 resign_threshold=cfg.resign_threshold, no_resign_frac=cfg.no_resign_frac)
+                data.save(replay / f"shard_{it:06d}{suffix}.npz")
+                meter.env_steps += data.moves
+                for k in ("resigned", "no_resign_games", "would_resign", "false_resign"):
+                    counts[k] = counts.get(k, 0) + getattr(data, k)
+                counts["samples"] = counts.get("samples", 0) + len(data.value)
+            meter.forward_samples += evaluator.samples
             t_play = time.perf_counter() - t0
-            buf = _load_window(replay, it, cfg.replay_window)
-            rng = np.random.default_rng(it_seed)
-            model.train()
-            p_losses, v_losses = [], []
-            for _ in range(cfg.train_steps):
-                idx = rng.integers(0, len(buf["value"]), size=min(cfg.batch_size, len(buf["value"])))
-                obs, pol, val = (torch.from_numpy(buf[k][idx]).to(device) for k in ("obs", "policy", "value"))
-                p_loss, v_loss = losses(model, obs, pol, val)
-                opt.zero_grad()
-                (p_loss + v_loss).backward()
-                opt.step()
-                step += 1
-                p_losses.append(p_loss.item())
-                v_losses.append(v_loss.item())
-            model.eval()
-            save_checkpoint(ckpt_path, model, net_cfg, game.env_id, cfg.env_kwargs, step,
-                            {"iteration": it, "value_scale": cfg.value_scale})
-            torch.save(opt.state_dict(), f"{opt_path}.tmp")
-            Path(f"{opt_path}.tmp").replace(opt_path)
-            record = {"iteration": it, "step": step, "samples": len(data.value), "replay": len(buf["value"]),
-                      "policy_loss": float(np.mean(p_losses)), "value_loss": float(np.mean(v_losses)),
-                      "resigned": data.resigned, "no_resign_games": data.no_resign_games,
-                      "false_resign": data.false_resign, "would_resign": data.would_resign,
-                      "selfplay_s": t_play, "iteration_s": time.perf_counter() - t0}
-            metrics_file.write(json.dumps(record) + "\n")
-            metrics_file.flush()
-            for k, v in record.items():
-                if k != "iteration":
-                    writer.add_scalar(k, v, it)
+            buffers = load_shards(_window(replay, it, cfg.replay_window))
+            p_loss, v_loss = _sgd(model, opt, buffers, cfg.train_steps, cfg.batch_size,
+                                  np.random.default_rng(it_seed), device, meter, cfg.augment)
+            step += cfg.train_steps
+            snap = f"iter_{it:06d}.pt" if cfg.snapshot_every and (it + 1) % cfg.snapshot_every == 0 else None
+            save(it, snap)
+            record = {"iteration": it, "step": step, **counts,
+                      "replay": sum(len(b["value"]) for b in buffers.values()),
+                      "policy_loss": p_loss, "value_loss": v_loss, "selfplay_s": t_play,
+                      "iteration_s": time.perf_counter() - t0, "compute": meter.as_dict()}
+            logger.log(step, {**{k: v for k, v in record.items() if k != "compute"},
+                              **{f"compute/{k}": v for k, v in meter.as_dict().items()}})
     finally:
-        metrics_file.close()
-        writer.close()
-    result = {"result": "done", "run_dir": str(run), "iterations": cfg.iterations, "step": step, **{
-        k: record[k] for k in ("policy_loss", "value_loss") if k in record}}
+        logger.close()
+    result = {"result": "done", "run_dir": str(run), "iterations": cfg.iterations, "step": step,
+              **{k: record[k] for k in ("policy_loss", "value_loss") if k in record}, "compute": meter.as_dict()}
     (run / "result.json").write_text(json.dumps(result) + "\n")
     print(json.dumps(result))
     return result
 
 
 def add_config_arguments(ap: argparse.ArgumentParser) -> None:
-    """One ``--flag`` per ``TrainConfig`` field (``--env-kwargs`` takes a JSON object)."""
+    """One ``--flag`` per ``TrainConfig`` field (``--env-kwargs`` takes a JSON object, ``--board-sizes`` a
+    comma-separated list)."""
     for f in fields(TrainConfig):
         if f.name == "env_kwargs":
             ap.add_argument("--env-kwargs", type=json.loads, default=None, help="JSON object")
-        elif f.name in ("device", "resign_threshold"):
+        elif f.name == "board_sizes":
+            ap.add_argument("--board-sizes", type=lambda v: tuple(int(x) for x in v.split(",")), default=None,
+                            help="e.g. 9,19 (Go co-training)")
+        elif f.name == "threads":
+            ap.add_argument("--threads", type=int, default=None)
+        elif isinstance(f.default, bool):
+            ap.add_argument(f"--{f.name.replace('_', '-')}", type=lambda v: v.lower() in ("1", "true", "yes", "on"),
+                            default=None, help=f"true/false, default: {f.default!r}")
+        elif f.name in ("device", "resign_threshold", "warm_start"):
             ap.add_argument(f"--{f.name.replace('_', '-')}", default=None)
         else:
             ap.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=None,
