@@ -253,7 +253,7 @@ def play_match(
             agent.reset(wave.index.copy())
         for rec in _play_wave(game, agents, wave):
             if sgf_dir is not None:
-                _write_sgf(game, rec, sgf_dir)
+                write_sgf(game, rec, sgf_dir)
             if on_game is not None:
                 on_game(rec)
             result.records.append(rec)
@@ -347,7 +347,7 @@ def _record(
     )
 
 
-def _write_sgf(game: BatchedGame, rec: GameRecord, sgf_dir: Path) -> None:
+def write_sgf(game: BatchedGame, rec: GameRecord, sgf_dir: Path) -> None:
     """``game_{index:06d}.sgf``: RE is ``B+R``/``W+R`` for a resignation, else from ``GoGame.score`` (black's
     margin, komi included)."""
     from envs.go.sgf import result_string, to_sgf

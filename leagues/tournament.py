@@ -9,7 +9,7 @@ A file holds one tournament (its keys at top level) or several (``[[tournament]]
     challengers = []                   # gauntlet only: agent specs (must be listed in agents)
     games_per_pairing = 200            # seats alternate: agent_a is seat 0 in even-numbered games
     seed = 0                           # game i of every pairing is dealt from (seed, i): common deals
-    max_parallel = 256                 # games in lockstep
+    max_parallel = 256                 # games per chunk (played in lockstep; see Running)
     db = "results/tournaments.sqlite"  # the SQLite results store (shared by tournaments of different names)
     out = "results/<name>"             # tables and plots
     anchor = "random"                  # rated 0 (if playing)
@@ -22,10 +22,18 @@ A file holds one tournament (its keys at top level) or several (``[[tournament]]
     spec = "gnugo:level=1"
     optional = true                    # skipped with a message if it cannot be built (e.g. GNU Go missing)
 
-Running: each pairing's games not yet in the store are played through ``leagues.harness.play_match``; every
-finished game is committed at once (one transaction), so a killed run resumed with the same file plays only
-the missing games and ends with exactly ``games_per_pairing`` per pairing. Ratings use the stored games of the
-planned pairings with index < ``games_per_pairing``.
+Running: every agent is first built once in this process (an optional one that fails is skipped; a
+required one raises) and closed again. Each pairing's games not yet in the store are split into chunks of
+``max_parallel`` games (game i in chunk ``i // max_parallel``: ``leagues.psro.chunk_jobs`` with the
+tournament seed as the match seed, so game i of every pairing has the same deal), and the chunks of all
+pairings go to a backend (``leagues.psro.LocalBackend``: in this process, one after another;
+``leagues.ray_backend.RayBackend``: Ray tasks). A chunk builds its own two agents, seeded from (seed, chunk,
+side) (``leagues.psro.play_chunk``), so the games — moves of stochastic agents included — are the same
+whichever backend plays them and in whatever order chunks finish. This process alone writes the store: each
+game of a returned chunk is committed at once (one transaction), so a killed run resumed with the same file
+plays only the missing games and ends with exactly ``games_per_pairing`` per pairing (at most the chunks in
+flight are replayed). Go SGF files are written here from the returned records. Ratings use the stored games
+of the planned pairings with index < ``games_per_pairing``.
 """
 
 from __future__ import annotations
@@ -38,16 +46,19 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import envs
 from agents.registry import make_agent
 from envs.core import BatchedGame
-from leagues.harness import play_match
+from leagues.harness import write_sgf
 from leagues.ratings import Ratings, fit_ratings, outcomes_from_records
 from leagues.store import ResultStore, pairing_key
+
+if TYPE_CHECKING:  # leagues.psro imports this module
+    from leagues.psro import Backend
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,11 @@ class TournamentConfig:
                 f"tournament {self.name!r}: format must be 'round_robin' or 'gauntlet', got {self.format!r}"
             )
         specs = [a.spec for a in self.agents]
+        blank = [s for s in specs if not s or s != s.strip()]
+        if blank:
+            raise ValueError(
+                f"tournament {self.name!r}: agent specs must be non-empty, without surrounding spaces: {blank}"
+            )
         if len(set(specs)) != len(specs):
             raise ValueError(f"tournament {self.name!r}: agent specs listed twice in {specs}")
         missing = [c for c in self.challengers if c not in specs]
@@ -144,7 +160,8 @@ def make_env_game(env: str, env_kwargs: dict[str, Any] | None = None) -> Batched
 
 
 def agent_seed(seed: int, spec: str) -> int:
-    """The seed an agent is built with: from the tournament seed and the agent's spec (stable across runs)."""
+    """A seed from a seed and an agent's spec, stable across runs (``zeroleague play``'s agents; the agents a
+    tournament builds to check they can be built)."""
     return int(np.random.SeedSequence([seed, zlib.crc32(spec.encode())]).generate_state(1)[0] >> 2)
 
 
@@ -177,84 +194,77 @@ def run_tournament(
     device: str | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    backend: Backend | None = None,
 ) -> TournamentResult:
-    """Play (or resume) ``cfg``, rate, and write ``ratings.md``/``.csv``, ``pairings.csv`` and the plots."""
+    """Play (or resume) ``cfg``, rate, and write ``ratings.md``/``.csv``, ``pairings.csv`` and the plots.
+
+    ``backend``: plays the chunks (module docstring; default ``LocalBackend()``); the caller keeps ownership
+    (a ``RayBackend`` is not closed here). ``device``: where the chunks' learned agents run."""
     from tqdm import tqdm
 
+    from leagues.psro import LocalBackend, chunk_jobs
+
+    backend = backend or LocalBackend()
     game = make_env_game(cfg.env, cfg.env_kwargs)
-    agents, skipped = {}, []
-    try:
-        for entry in cfg.agents:
-            try:
-                agents[entry.spec] = make_agent(
-                    entry.spec, game, seed=agent_seed(cfg.seed, entry.spec), device=device
-                )
-            except Exception as e:
-                if not entry.optional:
-                    raise
-                skipped.append(entry.spec)
-                log(f"[{cfg.name}] skipping optional agent {entry.spec!r}: {type(e).__name__}: {e}")
-        plan = pairings(cfg, list(agents))
-        out = Path(cfg.out)
-        if not plan:
-            log(f"[{cfg.name}] nothing to play: fewer than two agents available ({list(agents)})")
-            return TournamentResult(cfg, None, None, [], skipped, 0)
-        n = cfg.games_per_pairing
-        played = 0
-        with ResultStore(cfg.db) as store:
-            store.register_tournament(cfg.name, cfg.identity())
-            todo = {p: sorted(set(range(n)) - store.stored_indices(cfg.name, pairing_key(*p))) for p in plan}
-            total = len(plan) * n
-            bar = tqdm(
-                total=total,
-                initial=total - sum(len(t) for t in todo.values()),
-                desc=cfg.name,
-                unit="game",
-                disable=not progress,
-            )
-            for (a, b), indices in todo.items():
-                if not indices:
-                    continue
-                key = pairing_key(a, b)
-                bar.set_postfix_str(key)
-
-                def commit(rec, key=key):
-                    store.add_game(cfg.name, key, game.env_id, rec)
-                    bar.update(1)
-
-                sgf_dir = out / "sgf" / re.sub(r"[^A-Za-z0-9_.=-]+", "_", key) if cfg.sgf else None
-                played += len(
-                    play_match(
-                        game,
-                        agents[a],
-                        agents[b],
-                        n,
-                        cfg.seed,
-                        max_parallel=cfg.max_parallel,
-                        indices=indices,
-                        on_game=commit,
-                        sgf_dir=sgf_dir,
-                    ).records
-                )
-            bar.close()
-            records = [r for p in plan for r in store.games(cfg.name, pairing_key(*p)) if r.index < n]
-            summary = [
-                s
-                for s in store.pairing_summary(cfg.name, below=n)
-                if s["pairing"] in {pairing_key(*p) for p in plan}
-            ]
-        ratings = fit_ratings(
-            outcomes_from_records(records),
-            players=list(agents),
-            anchor=cfg.anchor,
-            bootstrap=cfg.bootstrap,
-            seed=cfg.seed,
+    available, skipped = [], []
+    for entry in cfg.agents:
+        try:
+            make_agent(entry.spec, game, seed=agent_seed(cfg.seed, entry.spec), device=device).close()
+        except Exception as e:
+            if not entry.optional:
+                raise
+            skipped.append(entry.spec)
+            log(f"[{cfg.name}] skipping optional agent {entry.spec!r}: {type(e).__name__}: {e}")
+            continue
+        available.append(entry.spec)
+    plan = pairings(cfg, available)
+    out = Path(cfg.out)
+    if not plan:
+        log(f"[{cfg.name}] nothing to play: fewer than two agents available ({available})")
+        return TournamentResult(cfg, None, None, [], skipped, 0)
+    n = cfg.games_per_pairing
+    played = 0
+    with ResultStore(cfg.db) as store:
+        store.register_tournament(cfg.name, cfg.identity())
+        jobs = []
+        for a, b in plan:
+            todo = set(range(n)) - store.stored_indices(cfg.name, pairing_key(a, b))
+            if todo:
+                jobs += chunk_jobs(cfg.env, cfg.env_kwargs, a, b, n, cfg.seed, cfg.max_parallel, todo, device)
+        total = len(plan) * n
+        bar = tqdm(
+            total=total,
+            initial=total - sum(len(job.indices) for job in jobs),
+            desc=cfg.name,
+            unit="game",
+            disable=not progress,
         )
-        table, plots = _write_outputs(cfg, game, ratings, summary, out)
-        return TournamentResult(cfg, ratings, table, plots, skipped, played)
-    finally:
-        for agent in agents.values():
-            agent.close()
+        for records in backend.run(jobs):
+            for rec in records:
+                key = pairing_key(rec.agent_a, rec.agent_b)  # an agent's name is its spec (make_agent)
+                store.add_game(cfg.name, key, game.env_id, rec)
+                if cfg.sgf:
+                    sgf_dir = out / "sgf" / re.sub(r"[^A-Za-z0-9_.=-]+", "_", key)
+                    sgf_dir.mkdir(parents=True, exist_ok=True)
+                    write_sgf(game, rec, sgf_dir)
+            played += len(records)
+            bar.update(len(records))
+        bar.close()
+        records = [r for p in plan for r in store.games(cfg.name, pairing_key(*p)) if r.index < n]
+        summary = [
+            s
+            for s in store.pairing_summary(cfg.name, below=n)
+            if s["pairing"] in {pairing_key(*p) for p in plan}
+        ]
+    ratings = fit_ratings(
+        outcomes_from_records(records),
+        players=available,
+        anchor=cfg.anchor,
+        bootstrap=cfg.bootstrap,
+        seed=cfg.seed,
+    )
+    table, plots = _write_outputs(cfg, game, ratings, summary, out)
+    return TournamentResult(cfg, ratings, table, plots, skipped, played)
 
 
 def _write_outputs(

@@ -1,6 +1,7 @@
 """The ``zeroleague`` command.
 
 zeroleague tournament CONFIG.toml [--device D] [--db PATH] [--out DIR] [--games N] [--no-progress]
+                      [--backend local|ray] [--address A] [--num-cpus N]
 zeroleague play ENV AGENT_A AGENT_B [--games N] [--seed S] [--max-parallel M] [--device D] [--env-kwarg K=V]
 zeroleague envs                    # registered env ids
 zeroleague agents                  # registered agent names
@@ -28,21 +29,35 @@ def _kwarg(text: str) -> tuple[str, object]:
 
 
 def _cmd_tournament(args: argparse.Namespace) -> int:
+    from leagues.psro import LocalBackend
     from leagues.tournament import load_config, run_tournament, with_overrides
 
-    for cfg in load_config(args.config):
-        cfg = with_overrides(cfg, games=args.games, db=args.db, out_root=args.out)
-        res = run_tournament(cfg, device=args.device, progress=not args.no_progress)
-        if res.ratings is None:
-            continue
-        print(
-            f"\n## {cfg.name} ({cfg.env}, {cfg.games_per_pairing} games per pairing; "
-            f"{res.games_played} played now, the rest were stored)\n"
-        )
-        print(res.ratings.to_markdown())
-        print(
-            f"table: {res.table_path}\nplots: {', '.join(str(p) for p in res.plot_paths)}\ndatabase: {cfg.db}"
-        )
+    if args.backend != "ray" and (args.address is not None or args.num_cpus is not None):
+        raise ValueError("--address and --num-cpus are for --backend ray")
+    configs = [with_overrides(c, games=args.games, db=args.db, out_root=args.out) for c in load_config(args.config)]
+    if args.backend == "ray":
+        from leagues.ray_backend import RayBackend
+
+        backend = RayBackend(address=args.address, num_cpus=args.num_cpus)
+    else:
+        backend = LocalBackend()
+    try:
+        for cfg in configs:
+            res = run_tournament(cfg, device=args.device, progress=not args.no_progress, backend=backend)
+            if res.ratings is None:
+                continue
+            print(
+                f"\n## {cfg.name} ({cfg.env}, {cfg.games_per_pairing} games per pairing; "
+                f"{res.games_played} played now, the rest were stored)\n"
+            )
+            print(res.ratings.to_markdown())
+            print(
+                f"table: {res.table_path}\nplots: {', '.join(str(p) for p in res.plot_paths)}\n"
+                f"database: {cfg.db}"
+            )
+    finally:
+        if hasattr(backend, "close"):
+            backend.close()
     return 0
 
 
@@ -99,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default=None, help="write each tournament's tables and plots to OUT/<name>")
     t.add_argument("--games", type=int, default=None, help="games per pairing (overrides the file)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument(
+        "--backend", choices=("local", "ray"), default="local", help="where the match chunks are played"
+    )
+    t.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
+    t.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
     t.set_defaults(func=_cmd_tournament)
 
     m = sub.add_parser("play", help="one match between two agent specs")

@@ -33,6 +33,11 @@ with a checkpoint continues after its last finished iteration (its ``config.json
 resumed run makes the same games as an uninterrupted one would (on the same device). The last line printed
 (also written to ``result.json`` and returned) is a machine-readable result.
 
+Scale: ``selfplay_chunk = n`` plays each iteration's games in chunks of n (``agents.alphazero.distributed``: the
+network rebuilt on the CPU per chunk, chunk seeds derived from the iteration's), in this process or, with
+``backend = "ray"``, as Ray tasks (``leagues.ray_backend``; the same samples either way). The default (0)
+plays all games in one harness call on ``device``.
+
     python -m agents.alphazero.train --run-dir runs/go9 --iterations 100
 """
 
@@ -52,13 +57,14 @@ import torch.nn.functional as F
 
 import envs
 from agents.alphazero.checkpoint import load_checkpoint, save_checkpoint
+from agents.alphazero.distributed import chunked_self_play
 from agents.alphazero.mcts import MCTSConfig
 from agents.alphazero.network import NetConfig, build_network
 from agents.alphazero.selfplay import self_play
 from agents.evaluator import Evaluator, pick_device
 from baselines.policies import ComputeMeter, RunLogger
 
-_RESUMABLE_CHANGES = ("iterations", "device", "threads")
+_RESUMABLE_CHANGES = ("iterations", "device", "threads", "backend", "ray_address")
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -92,6 +98,9 @@ class TrainConfig:
     pretrain_steps: int = 0
     augment: bool = True  # train on random board symmetries (square Go boards; rules are symmetric)
     snapshot_every: int = 0  # keep snapshots/iter_{i}.pt every this many iterations (0: none)
+    selfplay_chunk: int = 0  # > 0: self-play in chunks of this many games (agents.alphazero.distributed, CPU)
+    backend: str = "local"  # "ray": the chunks run as Ray tasks (needs selfplay_chunk >= 1)
+    ray_address: str | None = None  # with backend "ray": a cluster address (None: a local instance)
     seed: int = 0
     device: str | None = None
     threads: int | None = None  # torch CPU threads (None: torch's default)
@@ -101,6 +110,10 @@ class TrainConfig:
             raise ValueError(f"board_sizes (co-training) is for go_v0, not {self.env_id!r}")
         if any(not isinstance(s, int) or s < 2 for s in self.board_sizes):
             raise ValueError(f"board_sizes must be ints >= 2, got {self.board_sizes!r}")
+        if self.backend not in ("local", "ray"):
+            raise ValueError(f"backend must be 'local' or 'ray', got {self.backend!r}")
+        if self.backend == "ray" and self.selfplay_chunk < 1:
+            raise ValueError("backend 'ray' plays self-play in chunks: set selfplay_chunk >= 1")
         if self.pretrain_steps and not self.warm_start:
             raise ValueError("pretrain_steps needs warm_start (a directory of game-record shards)")
 
@@ -254,6 +267,11 @@ def train(cfg: TrainConfig, game=None) -> dict[str, Any]:
             shutil.copyfile(ckpt_path, snapshots / snapshot)
 
     record: dict[str, Any] = {}
+    pool = None
+    if cfg.backend == "ray":
+        from leagues.ray_backend import RayBackend
+
+        pool = RayBackend(address=cfg.ray_address)
     try:
         if cfg.warm_start and not ckpt_path.exists():
             shards = sorted(Path(cfg.warm_start).glob("*.npz"))
@@ -275,9 +293,17 @@ def train(cfg: TrainConfig, game=None) -> dict[str, Any]:
             evaluator = Evaluator(model, device)
             counts: dict[str, int] = {}
             for suffix, g in games.items():
-                data = self_play(g, evaluator.evaluate, cfg.mcts_config(), cfg.games_per_iteration, it_seed,
-                                 parallel=cfg.parallel_games, temperature_moves=cfg.temperature_moves,
-                                 resign_threshold=cfg.resign_threshold, no_resign_frac=cfg.no_resign_frac)
+                play = dict(parallel=cfg.parallel_games, temperature_moves=cfg.temperature_moves,
+                            resign_threshold=cfg.resign_threshold, no_resign_frac=cfg.no_resign_frac)
+                if cfg.selfplay_chunk:
+                    data, evaluated = chunked_self_play(
+                        cfg.env_id, {**cfg.env_kwargs, **({"board_size": int(suffix[2:])} if suffix else {})},
+                        net_cfg, model.state_dict(), cfg.mcts_config(), cfg.games_per_iteration, it_seed,
+                        chunk_games=cfg.selfplay_chunk, threads=cfg.threads or 1, backend=pool, **play)
+                    meter.forward_samples += evaluated
+                else:
+                    data = self_play(g, evaluator.evaluate, cfg.mcts_config(), cfg.games_per_iteration, it_seed,
+                                     **play)
                 data.save(replay / f"shard_{it:06d}{suffix}.npz")
                 meter.env_steps += data.moves
                 for k in ("resigned", "no_resign_games", "would_resign", "false_resign"):
@@ -299,6 +325,8 @@ def train(cfg: TrainConfig, game=None) -> dict[str, Any]:
                               **{f"compute/{k}": v for k, v in meter.as_dict().items()}})
     finally:
         logger.close()
+        if pool is not None:
+            pool.close()
     result = {"result": "done", "run_dir": str(run), "iterations": cfg.iterations, "step": step,
               **{k: record[k] for k in ("policy_loss", "value_loss") if k in record}, "compute": meter.as_dict()}
     (run / "result.json").write_text(json.dumps(result) + "\n")
@@ -320,7 +348,7 @@ def add_config_arguments(ap: argparse.ArgumentParser) -> None:
         elif isinstance(f.default, bool):
             ap.add_argument(f"--{f.name.replace('_', '-')}", type=lambda v: v.lower() in ("1", "true", "yes", "on"),
                             default=None, help=f"true/false, default: {f.default!r}")
-        elif f.name in ("device", "resign_threshold", "warm_start"):
+        elif f.name in ("device", "resign_threshold", "warm_start", "ray_address"):
             ap.add_argument(f"--{f.name.replace('_', '-')}", default=None)
         else:
             ap.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=None,
