@@ -140,8 +140,9 @@ def generate(game: BatchedGame, agent_a, agent_b, num_games: int, seed: int, out
             continue
         data = _play_shard(game, rec_a, rec_b, num_games, seed, range(start, min(start + shard_games, num_games)),
                            value_scale, parallel)
-        tmp = out / f"records_{k:04d}.tmp.npz"
-        np.savez_compressed(tmp, **data)
+        tmp = out / f"records_{k:04d}.npz.tmp"  # not *.npz: readers never see a half-written shard
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **data)
         tmp.replace(path)
     meta["samples"] = int(sum(np.load(p)["value"].shape[0] for p in sorted(out.glob("records_*.npz"))))
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
