@@ -130,12 +130,17 @@ class TrainConfig:
         return {f"_s{s}": envs.make_game(self.env_id, **{**self.env_kwargs, "board_size": s})
                 for s in sorted(set(self.board_sizes))}
 
-    def checkpoint_env_kwargs(self) -> dict[str, Any]:
-        """The env kwargs written into checkpoints (with the co-trained ``board_sizes``)."""
+    def checkpoint_env_kwargs(self, game) -> dict[str, Any]:
+        """The env kwargs written into checkpoints: the settings of ``game`` a network is tied to
+        (``agent.game_kwargs``: board size, komi, history planes), ``env_kwargs``, and the co-trained
+        ``board_sizes``."""
+        from agents.alphazero.agent import game_kwargs
+
+        kwargs = {**game_kwargs(game), **self.env_kwargs}
         if not self.board_sizes:
-            return dict(self.env_kwargs)
+            return kwargs
         sizes = sorted(set(self.board_sizes))
-        return {**self.env_kwargs, "board_size": self.env_kwargs.get("board_size", sizes[0]), "board_sizes": sizes}
+        return {**kwargs, "board_size": self.env_kwargs.get("board_size", sizes[0]), "board_sizes": sizes}
 
 
 def net_config_for(game, cfg: TrainConfig, board_size: int | None = None) -> NetConfig:
@@ -243,7 +248,7 @@ def train(cfg: TrainConfig, game=None) -> dict[str, Any]:
     model = build_network(net_cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ckpt_path, opt_path = run / "checkpoint.pt", run / "optimizer.pt"
-    ckpt_kwargs = cfg.checkpoint_env_kwargs()
+    ckpt_kwargs = cfg.checkpoint_env_kwargs(first)
     meter = ComputeMeter(device=str(device))
     start, step = 0, 0
     if ckpt_path.exists():
