@@ -2,9 +2,11 @@
 
 Every experiment, test, benchmark and tournament plays through ``play_match``.
 
-Seeding and seats. Game ``i`` of a match is dealt from ``game_seeds(seed, [i])`` — the i-th stream of
-``envs.core.seeds_for(., seed)``, so the games of a match are exactly those of ``game.init(num_games, seed)``
-— and agent_a sits in seat 0 when ``i`` is even, seat 1 when odd; a game's deal and seats depend only on
+Seeding and seats (duplicate format). Game ``i`` of a match is dealt from ``game_seeds(seed, [i])`` — stream
+``i // 2`` of ``envs.core.seeds_for(., seed)``, so games ``2k`` and ``2k + 1`` share their deal — and agent_a
+sits in seat 0 when ``i`` is even, seat 1 when odd: every deal is played once from each seat, and a deal's
+seat advantage cancels within each pair (with one fixed set of deals per match, unpaired deals favour
+whichever agent is agent_a in every pairing alike). A game's deal and seats depend only on
 ``(seed, i)``, never on the batch size (``max_parallel``) or on which other games are played with it
 (``indices``, used to resume). Whether the *moves* are independent of batching too is up to the agents (an
 agent drawing from one RNG stream in batch order is reproducible for a fixed ``max_parallel`` only).
@@ -39,8 +41,9 @@ class AgentActionError(ValueError):
 
 
 def game_seeds(seed: int, indices: Sequence[int] | np.ndarray) -> np.ndarray:
-    """The seeds of games ``indices`` of a match seeded ``seed`` (streams ``indices`` of ``seeds_for``)."""
-    idx = np.asarray(indices, dtype=np.int64)
+    """The seeds of games ``indices`` of a match seeded ``seed``: streams ``indices // 2`` of ``seeds_for`` (the
+    two games of a pair share a deal, module docstring)."""
+    idx = np.asarray(indices, dtype=np.int64) // 2
     if len(idx) == 0:
         return np.zeros(0, dtype=np.int64)
     return seeds_for(int(idx.max()) + 1, int(seed))[idx]

@@ -30,10 +30,12 @@ Leagues (what a member is, how payoffs and best responses are computed), chosen 
   average policy (``leagues.exploitability``), whose solver exploitability is the iteration's.
 
 Persistence (league dir): ``config.json``; ``league.json`` (members, payoff matrix with null for entries not
-yet computed, per-iteration records: population size, meta-strategy, exploitability, best response, br_gain;
-and the final meta-strategy), rewritten atomically after every payoff entry and every best response, so a
-killed league resumes where it stopped: finished iterations and payoff entries are kept, an interrupted best
-response is trained again from its (deterministic) seed; ``metrics.jsonl`` logs every event.
+yet computed, per-iteration records: population size, meta-strategy, exploitability, best response, br_gain,
+and ``compute``: the league's cumulative compute when that meta-strategy was computed, for leagues that count
+it (``HarnessLeague.compute``; null for the exact oracles); and the final meta-strategy with its compute),
+rewritten atomically after every payoff entry and every best response, so a killed league resumes where it
+stopped: finished iterations and payoff entries are kept, an interrupted best response is trained again from
+its (deterministic) seed; ``metrics.jsonl`` logs every event.
 """
 
 from __future__ import annotations
@@ -378,6 +380,22 @@ class HarnessLeague:
     def exploitability(self, members: list[str], weights: np.ndarray) -> None:
         return None
 
+    def compute(self) -> dict[str, Any]:
+        """The league's cumulative compute, read from its dir: the best responses' training
+        (``br_XXX/result.json``, ``baselines.ppo``'s accounting) plus the payoff games (environment steps = their
+        moves, wall seconds = the agents' time in them; the members' network passes there are not counted, as
+        PPO does not count its opponents')."""
+        total: dict[str, Any] = {"env_steps": 0, "forward_samples": 0, "backward_samples": 0, "wall_s": 0.0}
+        for path in sorted(self.dir.glob("br_*/result.json")):
+            done = json.loads(path.read_text())["compute"]
+            for k in total:
+                total[k] += done[k]
+        for rec in self.store.games(self.cfg.name):
+            total["env_steps"] += rec.num_moves
+            total["wall_s"] += rec.time_a + rec.time_b
+        total["wall_s"] = round(total["wall_s"], 3)
+        return {"device": str(self.cfg.device or "cpu"), **total}
+
 
 def make_league(cfg: PSROConfig, league_dir: str | Path, backend: Backend | None = None) -> League:
     """The league ``cfg`` describes (see the module docstring)."""
@@ -467,12 +485,14 @@ def run_psro(cfg: PSROConfig, league_dir: str | Path, league: League | None = No
                 _write_json(state_path, asdict(state))
             weights = meta_strategy(cfg.meta_solver, m)
             expl = league.exploitability(state.members, weights)
+            compute = league.compute() if hasattr(league, "compute") else None
             k = len(state.iterations)
             if k >= cfg.iterations:
                 state.final = {
                     "meta": weights.tolist(),
                     "exploitability": expl,
                     "population": len(state.members),
+                    "compute": compute,
                 }
                 _write_json(state_path, asdict(state))
                 log("final", **state.final)
@@ -486,6 +506,7 @@ def run_psro(cfg: PSROConfig, league_dir: str | Path, league: League | None = No
                     "exploitability": expl,
                     "best_response": br,
                     "br_gain": None,
+                    "compute": compute,
                 }
             )
             state.final = None

@@ -202,3 +202,22 @@ def test_tiny_training_improves_sixnimmt_against_random(tmp_path):
     before = _margin_vs_random(game, f"az:{untrained},sims=2", 200)
     after = _margin_vs_random(game, f"az:{tmp_path / 'sn' / 'snapshots' / 'iter_000005.pt'},sims=2", 200)
     assert after > before + 1.0, (before, after)
+
+
+def test_explore_moves_vary_the_games_of_deterministic_players():
+    game = envs.make_game("go_v0", board_size=5, komi=0.5, max_moves=16)
+
+    def openings(spec: str) -> set:
+        res = play_match(game, make_agent(spec, game, seed=3), make_agent("az_uniform:sims=16", game),
+                         num_games=8, seed=0)
+        return {tuple(r.actions[:6]) for r in res.records}
+
+    assert len(openings("az_uniform:sims=16")) <= 2  # both deterministic: at most one game per seat assignment
+    varied = openings("az_uniform:sims=16,explore_moves=3")
+    assert len(varied) > 4
+    # the same seed replays the same games whatever the batching
+    a = play_match(game, make_agent("az_uniform:sims=16,explore_moves=3", game, seed=3),
+                   make_agent("az_uniform:sims=16", game), num_games=8, seed=0, max_parallel=3)
+    assert {tuple(r.actions[:6]) for r in a.records} == varied
+    with pytest.raises(ValueError, match="explore_moves"):
+        make_agent("az_uniform:explore_moves=-1", game)

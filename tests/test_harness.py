@@ -360,3 +360,20 @@ def test_self_play_makes_one_act_call_per_step_over_both_seats():
     ref = play_match(twin, NimOptimalAgent(twin), NimOptimalAgent(twin), num_games=40, seed=5,
                      max_parallel=16)
     assert [(r.result, r.actions) for r in res.records] == [(r.result, r.actions) for r in ref.records]
+
+
+def test_each_deal_is_played_from_both_seats():
+    """Games 2k and 2k+1 share a deal with the seats swapped: the same deterministic agent on both sides plays
+    them alike seat by seat, so agent_a (seat 0, then seat 1) scores them opposite, whatever the batching."""
+    import envs
+
+    game = envs.make_game("sixnimmt_tactical_v0", hand_size=3)
+    state = game.init(40, game_seeds(4, range(40)))
+    assert (state.hand[0::2] == state.hand[1::2]).all() and (state.rows[0::2] == state.rows[1::2]).all()
+    assert len({state.hand[i].tobytes() for i in range(0, 40, 2)}) == 20
+    a, b = make_agent("closest_gap", game, seed=0), make_agent("closest_gap", game, seed=1)
+    recs = play_match(game, a, b, 40, 4, max_parallel=7).records
+    for k in range(20):
+        assert recs[2 * k].returns == recs[2 * k + 1].returns
+        assert recs[2 * k].result == -recs[2 * k + 1].result
+    assert sum(r.result for r in recs) == 0

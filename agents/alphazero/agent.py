@@ -2,11 +2,14 @@
 passes (``needs_states=True``), the network behind an ``agents.evaluator.Evaluator``, the most-visited move
 played.
 
-Specs: ``az:PATH[,sims=200,c_puct=1.25,leaves_per_wave=1,fpu=0.0,resign=0.0,reuse=true]`` loads a checkpoint
-(checked against the game's env id and ``board_size``/``komi``/``history``); ``az_uniform[:sims=...]``
+Specs: ``az:PATH[,sims=200,c_puct=1.25,leaves_per_wave=1,fpu=0.0,resign=0.0,reuse=true,explore_moves=0]`` loads
+a checkpoint (checked against the game's env id and ``board_size``/``komi``/``history``); ``az_uniform[:sims=...]``
 searches with the network-free ``uniform_evaluate`` (uniform priors, value 0) — for tests, benchmarks and as a
 pure-search baseline. ``resign=t > 0`` resigns a game (``agents.base.RESIGN``) whose root value is below
-``-t`` (off by default).
+``-t`` (off by default). ``explore_moves=k`` plays each game's first k own moves by sampling in proportion to
+the root visit counts (the draw a function of ``(seed, game id, move number)`` alone,
+``baselines.heuristics.counter_uniform``), the most-visited move afterwards: deterministic players (the
+search, GNU Go) would otherwise replay the same two games over a whole match.
 
 Subtree reuse (``reuse=true``): after playing ``a`` in harness game ``g`` the agent keeps the subtree below
 ``a`` and the state after ``a``. At its next decision in ``g`` it identifies the opponent's reply among that
@@ -54,18 +57,23 @@ class AlphaZeroAgent(BaseAgent):
     needs_states = True
 
     def __init__(self, game: BatchedGame, evaluate: Evaluate, config: MCTSConfig, *,
-                 resign: float | None = None, reuse: bool = True, name: str = "az", seed: int = 0):
+                 resign: float | None = None, reuse: bool = True, name: str = "az", seed: int = 0,
+                 explore_moves: int = 0):
         if not game.perfect_information and selection_actions(game) is None:
             raise NotImplementedError(
                 f"AlphaZeroAgent searches perfect-information games and simultaneous-move selection games "
                 f"(6 nimmt!); {game.env_id!r} has hidden information without the selection convention "
                 "(mcts.selection_actions)")
+        if explore_moves < 0:
+            raise ValueError(f"explore_moves must be >= 0, got {explore_moves!r}")
         if resign is not None and not resign >= 0:
             raise ValueError(f"resign threshold must be >= 0 (0 or None = off), got {resign!r}")
         reuse = reuse and game.perfect_information
         self.game, self.config, self.resign, self.reuse, self.name = game, config, resign or None, reuse, name
         self.mcts = MCTS(game, evaluate, config)
         self.rng = np.random.default_rng(seed)  # the worlds of hidden-information searches
+        self.seed, self.explore_moves = seed, explore_moves
+        self._moves: dict[int, int] = {}  # game id -> own moves played (for explore_moves)
         self._kept: dict[int, tuple[Tree, Any]] = {}  # game id -> (subtree after our move, state after it)
         self.last_root_values: np.ndarray | None = None  # of the latest act call, per row
         self.last_visits: np.ndarray | None = None  # of the latest act call: the acting seat's root visits
@@ -74,6 +82,23 @@ class AlphaZeroAgent(BaseAgent):
     def reset(self, game_ids: np.ndarray) -> None:
         for g in np.asarray(game_ids).tolist():
             self._kept.pop(int(g), None)
+            self._moves.pop(int(g), None)
+
+    def _explore(self, actions: np.ndarray, visits: np.ndarray, game_ids: np.ndarray) -> None:
+        """Replace, in games still within their first ``explore_moves`` own moves, the action by a draw
+        proportional to the root visits (module docstring)."""
+        from baselines.heuristics import counter_uniform
+
+        ids = np.asarray(game_ids, dtype=np.int64)
+        done = np.array([self._moves.get(int(g), 0) for g in ids], dtype=np.int64)
+        for g in ids.tolist():
+            self._moves[int(g)] = self._moves.get(int(g), 0) + 1
+        rows = np.flatnonzero(done < self.explore_moves)
+        if len(rows) == 0:
+            return
+        cdf = np.cumsum(np.asarray(visits[rows], dtype=np.float64), axis=1)
+        u = counter_uniform(self.seed, ids[rows], done[rows]) * cdf[:, -1]
+        actions[rows] = (cdf <= u[:, None]).sum(axis=1)
 
     def _reused(self, batch: DecisionBatch) -> list[Tree | None]:
         out: list[Tree | None] = [None] * len(batch)
@@ -107,6 +132,8 @@ class AlphaZeroAgent(BaseAgent):
         result = self.mcts.search(batch.states, self.rng if hidden else None, reuse=reused,
                                   players=np.asarray(batch.players) if hidden else None)
         actions = choose_actions(result.visits, 0.0)
+        if self.explore_moves:
+            self._explore(actions, result.visits, batch.game_ids)
         self.last_root_values, self.last_visits = result.root_value, result.visits
         self.last_reused = np.array([t is not None for t in reused])
         if self.reuse:
@@ -133,7 +160,8 @@ def _config(sims: int, c_puct: float, leaves_per_wave: int, fpu: float, fpu_mode
 @register_agent("az", games=("go", "sixnimmt"))
 def make_az(game: BatchedGame, path: str, *, seed: int = 0, device: str | None = None, sims: int = 200,
             c_puct: float = 1.25, leaves_per_wave: int = 1, fpu: float = 0.0, fpu_mode: str = "reduction",
-            resign: float | None = None, reuse: bool = True, value_scale: float | None = None) -> AlphaZeroAgent:
+            resign: float | None = None, reuse: bool = True, value_scale: float | None = None,
+            explore_moves: int = 0) -> AlphaZeroAgent:
     """AlphaZero search over a checkpoint's network (az:PATH,sims=200,...). ``value_scale`` defaults to the one
     the network was trained with (the checkpoint's ``extra["value_scale"]``, else 1)."""
     from agents.alphazero.checkpoint import load_checkpoint  # torch is imported only when a net is used
@@ -143,14 +171,15 @@ def make_az(game: BatchedGame, path: str, *, seed: int = 0, device: str | None =
     evaluator = Evaluator(ckpt.model(), pick_device(device))
     scale = ckpt.extra.get("value_scale", 1.0) if value_scale is None else value_scale
     return AlphaZeroAgent(game, evaluator.evaluate, _config(sims, c_puct, leaves_per_wave, fpu, fpu_mode, scale),
-                          resign=resign, reuse=reuse, seed=seed)
+                          resign=resign, reuse=reuse, seed=seed, explore_moves=explore_moves)
 
 
 @register_agent("az_uniform", games=None)
 def make_az_uniform(game: BatchedGame, *, seed: int = 0, device: str | None = None, sims: int = 200,
                     c_puct: float = 1.25, leaves_per_wave: int = 1, fpu: float = 0.0,
-                    fpu_mode: str = "reduction", reuse: bool = True, value_scale: float = 1.0) -> AlphaZeroAgent:
+                    fpu_mode: str = "reduction", reuse: bool = True, value_scale: float = 1.0,
+                    explore_moves: int = 0) -> AlphaZeroAgent:
     """Network-free PUCT search: uniform priors, value 0, exact rewards (az_uniform:sims=200)."""
     return AlphaZeroAgent(game, uniform_evaluate,
                           _config(sims, c_puct, leaves_per_wave, fpu, fpu_mode, value_scale),
-                          reuse=reuse, name="az_uniform", seed=seed)
+                          reuse=reuse, name="az_uniform", seed=seed, explore_moves=explore_moves)
