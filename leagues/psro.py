@@ -131,6 +131,7 @@ class ChunkJob:
     indices: tuple[int, ...]
     chunk: int
     device: str | None = "cpu"
+    max_parallel: int = 256
 
 
 def play_chunk(job: ChunkJob) -> list[GameRecord]:
@@ -139,7 +140,8 @@ def play_chunk(job: ChunkJob) -> list[GameRecord]:
     a = make_agent(job.spec_a, game, seed=derived_seed(job.seed, job.chunk, 0), device=job.device)
     b = make_agent(job.spec_b, game, seed=derived_seed(job.seed, job.chunk, 1), device=job.device)
     try:
-        return play_match(game, a, b, job.num_games, job.seed, indices=job.indices).records
+        return play_match(game, a, b, job.num_games, job.seed, indices=job.indices,
+                          max_parallel=job.max_parallel).records
     finally:
         a.close()
         b.close()
@@ -155,6 +157,7 @@ def chunk_jobs(
     chunk_size: int,
     todo: Iterable[int] | None = None,
     device: str | None = "cpu",
+    max_parallel: int = 256,
 ) -> list[ChunkJob]:
     """The chunks of games ``todo`` (default all) of a match: game i belongs to chunk ``i // chunk_size``, so
     a chunk's deals, seats and agent seeds are the same however much of the match was already played (the
@@ -164,7 +167,7 @@ def chunk_jobs(
     for i in todo:
         by_chunk.setdefault(i // chunk_size, []).append(i)
     return [
-        ChunkJob(env_id, dict(env_kwargs), spec_a, spec_b, num_games, seed, tuple(ix), c, device)
+        ChunkJob(env_id, dict(env_kwargs), spec_a, spec_b, num_games, seed, tuple(ix), c, device, max_parallel)
         for c, ix in sorted(by_chunk.items())
     ]
 
@@ -183,14 +186,17 @@ class LocalBackend:
             yield play_chunk(job)
 
 
-def make_backend(name: str, address: str | None = None) -> Backend:
-    """``"local"`` or ``"ray"`` (``leagues.ray_backend``, imported only here; needs the ``ray`` extra)."""
+def make_backend(name: str, address: str | None = None, num_cpus: int | None = None) -> Backend:
+    """``"local"`` or ``"ray"`` (``leagues.ray_backend``, imported only here; needs the ``ray`` extra) on the
+    cluster at ``address`` or a local instance of ``num_cpus`` CPUs."""
     if name == "local":
+        if address is not None or num_cpus is not None:
+            raise ValueError("address and num_cpus are settings of the ray backend, not of 'local'")
         return LocalBackend()
     if name == "ray":
         from leagues.ray_backend import RayBackend
 
-        return RayBackend(address=address)
+        return RayBackend(address=address, num_cpus=num_cpus)
     raise ValueError(f"unknown backend {name!r} (expected 'local' or 'ray')")
 
 
@@ -351,7 +357,9 @@ class HarnessLeague:
 
     def payoff(self, a: str, b: str) -> float:
         cfg, key = self.cfg, pairing_key(a, b)
-        n, seed = cfg.games_per_pairing, derived_seed(cfg.seed, key)
+        # members' checkpoints live in the league dir: seed by the key relative to it, so the same league
+        # plays the same games wherever its directory is
+        n, seed = cfg.games_per_pairing, derived_seed(cfg.seed, key.replace(str(self.dir), "<league>"))
         todo = set(range(n)) - self.store.stored_indices(cfg.name, key)
         if todo:
             jobs = chunk_jobs(cfg.env_id, cfg.env_kwargs, a, b, n, seed, cfg.chunk_size, todo, cfg.device)

@@ -230,7 +230,8 @@ def run_tournament(
         for a, b in plan:
             todo = set(range(n)) - store.stored_indices(cfg.name, pairing_key(a, b))
             if todo:
-                jobs += chunk_jobs(cfg.env, cfg.env_kwargs, a, b, n, cfg.seed, cfg.max_parallel, todo, device)
+                jobs += chunk_jobs(cfg.env, cfg.env_kwargs, a, b, n, cfg.seed, cfg.max_parallel, todo, device,
+                                   cfg.max_parallel)
         total = len(plan) * n
         bar = tqdm(
             total=total,

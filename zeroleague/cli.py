@@ -29,18 +29,13 @@ def _kwarg(text: str) -> tuple[str, object]:
 
 
 def _cmd_tournament(args: argparse.Namespace) -> int:
-    from leagues.psro import LocalBackend
+    from leagues.psro import make_backend
     from leagues.tournament import load_config, run_tournament, with_overrides
 
     if args.backend != "ray" and (args.address is not None or args.num_cpus is not None):
         raise ValueError("--address and --num-cpus are for --backend ray")
     configs = [with_overrides(c, games=args.games, db=args.db, out_root=args.out) for c in load_config(args.config)]
-    if args.backend == "ray":
-        from leagues.ray_backend import RayBackend
-
-        backend = RayBackend(address=args.address, num_cpus=args.num_cpus)
-    else:
-        backend = LocalBackend()
+    backend = make_backend(args.backend, args.address, args.num_cpus)
     try:
         for cfg in configs:
             res = run_tournament(cfg, device=args.device, progress=not args.no_progress, backend=backend)
