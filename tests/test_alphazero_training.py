@@ -177,7 +177,7 @@ def test_tiny_training_improves_5x5_go_against_random(tmp_path):
 
     net_cfg = net_config_for(game, cfg)
     torch.manual_seed(0)
-    save_checkpoint(untrained, build_network(net_cfg), net_cfg, "go_v0", cfg.env_kwargs, 0)
+    save_checkpoint(untrained, build_network(net_cfg), net_cfg, "go_v0", cfg.checkpoint_env_kwargs(game), 0)
     before = _margin_vs_random(game, f"az:{untrained},sims=8", 60)
     after = _margin_vs_random(game, f"az:{run / 'snapshots' / 'iter_000007.pt'},sims=8", 60)
     assert after > before + 0.2 and after > 0.5, (before, after)
