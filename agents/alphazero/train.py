@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 import envs
 from agents.alphazero.checkpoint import load_checkpoint, save_checkpoint
@@ -223,9 +224,10 @@ def _sgd(model, opt, buffers, steps: int, batch_size: int, rng: np.random.Genera
     return float(np.mean(p_losses)), float(np.mean(v_losses))
 
 
-def train(cfg: TrainConfig, game=None) -> dict[str, Any]:
+def train(cfg: TrainConfig, game=None, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) the training loop of ``cfg`` (module docstring); ``game`` replaces ``cfg.games()``
-    (e.g. a test game outside the registry). Returns the final result line as a dict."""
+    (e.g. a test game outside the registry); ``progress``: a progress bar over the iterations (stderr).
+    Returns the final result line as a dict."""
     run = Path(cfg.run_dir)
     replay, snapshots = run / "replay", run / "snapshots"
     replay.mkdir(parents=True, exist_ok=True)
@@ -292,7 +294,9 @@ def train(cfg: TrainConfig, game=None) -> dict[str, Any]:
                       "policy_loss": p_loss, "value_loss": v_loss, "compute": meter.as_dict()}
             logger.log(step, record)
             start = 0
-        for it in range(start, cfg.iterations):
+        bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations, desc="alphazero",
+                   unit="it", disable=not progress)
+        for it in bar:
             t0 = time.perf_counter()
             it_seed = int(np.random.SeedSequence([cfg.seed, it]).generate_state(1)[0])
             evaluator = Evaluator(model, device)
@@ -328,6 +332,7 @@ def train(cfg: TrainConfig, game=None) -> dict[str, Any]:
                       "iteration_s": time.perf_counter() - t0, "compute": meter.as_dict()}
             logger.log(step, {**{k: v for k, v in record.items() if k != "compute"},
                               **{f"compute/{k}": v for k, v in meter.as_dict().items()}})
+            bar.set_postfix(policy=f"{p_loss:.3f}", value=f"{v_loss:.3f}", samples=counts["samples"])
     finally:
         logger.close()
         if pool is not None:
