@@ -602,7 +602,8 @@ def plot_bands(
 
 
 def git_commit() -> str:
-    """``git describe``-like identity of the working tree: the commit, ``+dirty`` if files differ."""
+    """``git describe``-like identity of the working tree: the commit, ``+dirty`` if tracked files other than the
+    benchmarks' own outputs (``benchmarks/results/``, ``benchmarks/RESULTS.md``) differ from it."""
     def git(*args: str) -> str:
         try:
             return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout
@@ -610,7 +611,9 @@ def git_commit() -> str:
             return ""
 
     commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no").strip() else "")
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results",
+                  ":!benchmarks/RESULTS.md")
+    return commit + ("+dirty" if changed.strip() else "")
 
 
 PAGE_HEADER = """# zeroleague: algorithm comparisons
