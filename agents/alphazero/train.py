@@ -123,13 +123,12 @@ class TrainConfig:
                           dirichlet_alpha=self.dirichlet_alpha, noise_frac=self.noise_frac,
                           temperature=self.temperature, value_scale=self.value_scale)
 
-    def games(self) -> dict[str, Any]:
-        """The run's games by shard suffix: ``{"": game}``, or ``{"_s9": 9x9, "_s19": 19x19, ...}`` when
-        co-training."""
+    def boards(self) -> dict[str, dict[str, Any]]:
+        """The env kwargs of the run's games by shard suffix: ``{"": env_kwargs}``, or ``{"_s9": ..., "_s19":
+        ...}`` (``env_kwargs`` with that ``board_size``) when co-training."""
         if not self.board_sizes:
-            return {"": envs.make_game(self.env_id, **self.env_kwargs)}
-        return {f"_s{s}": envs.make_game(self.env_id, **{**self.env_kwargs, "board_size": s})
-                for s in sorted(set(self.board_sizes))}
+            return {"": dict(self.env_kwargs)}
+        return {f"_s{s}": {**self.env_kwargs, "board_size": s} for s in sorted(set(self.board_sizes))}
 
     def checkpoint_env_kwargs(self, game) -> dict[str, Any]:
         """The env kwargs written into checkpoints: the settings of ``game`` a network is tied to
@@ -225,13 +224,14 @@ def _sgd(model, opt, buffers, steps: int, batch_size: int, rng: np.random.Genera
 
 
 def train(cfg: TrainConfig, game=None, progress: bool = True) -> dict[str, Any]:
-    """Run (or resume) the training loop of ``cfg`` (module docstring); ``game`` replaces ``cfg.games()``
-    (e.g. a test game outside the registry); ``progress``: a progress bar over the iterations (stderr).
-    Returns the final result line as a dict."""
+    """Run (or resume) the training loop of ``cfg`` (module docstring); ``game`` replaces the games of
+    ``cfg.boards()`` (e.g. a test game outside the registry; chunked self-play needs a registered id);
+    ``progress``: a progress bar over the iterations (stderr). Returns the final result line as a dict."""
     run = Path(cfg.run_dir)
     replay, snapshots = run / "replay", run / "snapshots"
     replay.mkdir(parents=True, exist_ok=True)
-    games = {"": game} if game is not None else cfg.games()
+    boards = {"": dict(cfg.env_kwargs)} if game is not None else cfg.boards()
+    games = {"": game} if game is not None else {k: envs.make_game(cfg.env_id, **kw) for k, kw in boards.items()}
     first = next(iter(games.values()))
     cfg_path = run / "config.json"
     new = json.loads(json.dumps(asdict(cfg)))
@@ -264,6 +264,10 @@ def train(cfg: TrainConfig, game=None, progress: bool = True) -> dict[str, Any]:
         meter.start -= float(done.get("wall_s", 0.0))
     logger = RunLogger(run, {"config": new})
 
+    def log(record: dict[str, Any]) -> None:
+        logger.log(step, {**{k: v for k, v in record.items() if k != "compute"},
+                          **{f"compute/{k}": v for k, v in record["compute"].items()}})
+
     def save(it: int, snapshot: str | None) -> None:
         save_checkpoint(ckpt_path, model, net_cfg, first.env_id, ckpt_kwargs, step,
                         {"iteration": it, "value_scale": cfg.value_scale, "compute": meter.as_dict()})
@@ -292,23 +296,23 @@ def train(cfg: TrainConfig, game=None, progress: bool = True) -> dict[str, Any]:
             save(-1, "pretrained.pt")
             record = {"iteration": -1, "step": step, "pretrain_samples": sum(len(b["value"]) for b in warm.values()),
                       "policy_loss": p_loss, "value_loss": v_loss, "compute": meter.as_dict()}
-            logger.log(step, record)
+            log(record)
             start = 0
         bar = tqdm(range(start, cfg.iterations), initial=start, total=cfg.iterations, desc="alphazero",
                    unit="it", disable=not progress)
+        play = dict(parallel=cfg.parallel_games, temperature_moves=cfg.temperature_moves,
+                    resign_threshold=cfg.resign_threshold, no_resign_frac=cfg.no_resign_frac)
         for it in bar:
             t0 = time.perf_counter()
             it_seed = int(np.random.SeedSequence([cfg.seed, it]).generate_state(1)[0])
             evaluator = Evaluator(model, device)
             counts: dict[str, int] = {}
             for suffix, g in games.items():
-                play = dict(parallel=cfg.parallel_games, temperature_moves=cfg.temperature_moves,
-                            resign_threshold=cfg.resign_threshold, no_resign_frac=cfg.no_resign_frac)
                 if cfg.selfplay_chunk:
                     data, evaluated = chunked_self_play(
-                        cfg.env_id, {**cfg.env_kwargs, **({"board_size": int(suffix[2:])} if suffix else {})},
-                        net_cfg, model.state_dict(), cfg.mcts_config(), cfg.games_per_iteration, it_seed,
-                        chunk_games=cfg.selfplay_chunk, threads=cfg.threads or 1, backend=pool, **play)
+                        cfg.env_id, boards[suffix], net_cfg, model.state_dict(), cfg.mcts_config(),
+                        cfg.games_per_iteration, it_seed, chunk_games=cfg.selfplay_chunk, threads=cfg.threads or 1,
+                        backend=pool, **play)
                     meter.forward_samples += evaluated
                 else:
                     data = self_play(g, evaluator.evaluate, cfg.mcts_config(), cfg.games_per_iteration, it_seed,
@@ -330,8 +334,7 @@ def train(cfg: TrainConfig, game=None, progress: bool = True) -> dict[str, Any]:
                       "replay": sum(len(b["value"]) for b in buffers.values()),
                       "policy_loss": p_loss, "value_loss": v_loss, "selfplay_s": t_play,
                       "iteration_s": time.perf_counter() - t0, "compute": meter.as_dict()}
-            logger.log(step, {**{k: v for k, v in record.items() if k != "compute"},
-                              **{f"compute/{k}": v for k, v in meter.as_dict().items()}})
+            log(record)
             bar.set_postfix(policy=f"{p_loss:.3f}", value=f"{v_loss:.3f}", samples=counts["samples"])
     finally:
         logger.close()

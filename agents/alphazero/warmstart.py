@@ -92,6 +92,12 @@ class RecordingAgent(BaseAgent):
         return actions
 
 
+def _samples(path: Path) -> int:
+    """How many samples the shard ``path`` holds (reads its ``value`` member only)."""
+    with np.load(path) as z:
+        return int(z["value"].shape[0])
+
+
 def _play_shard(game: BatchedGame, rec_a: RecordingAgent, rec_b: RecordingAgent, num_games: int, seed: int,
                 indices: range, value_scale: float, parallel: int) -> dict[str, np.ndarray]:
     """The samples of games ``indices`` of the match (module docstring)."""
@@ -144,7 +150,7 @@ def generate(game: BatchedGame, agent_a, agent_b, num_games: int, seed: int, out
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **data)
         tmp.replace(path)
-    meta["samples"] = int(sum(np.load(p)["value"].shape[0] for p in sorted(out.glob("records_*.npz"))))
+    meta["samples"] = sum(_samples(p) for p in sorted(out.glob("records_*.npz")))
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     return meta
 
