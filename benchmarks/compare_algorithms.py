@@ -591,6 +591,14 @@ def plot_bands(
     ax.set_xscale("log")
     ax.set_xlabel(f"training compute: {AXIS_LABELS[axis]} (log scale)")
     ax.set_ylabel(ylabel)
+    return save_figure(fig, ax, path, title)
+
+
+def save_figure(fig, ax, path: Path, title: str) -> Path:
+    """Title, grid and legend on ``ax``; ``fig`` written to ``path`` (PNG, 120 dpi, parent dirs made) and
+    closed."""
+    import matplotlib.pyplot as plt
+
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)

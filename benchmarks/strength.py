@@ -23,8 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(ROOT))
@@ -32,6 +30,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the repository's packages
 import envs  # noqa: E402
 from agents.registry import make_agent  # noqa: E402
 from leagues.harness import MatchResult, play_match  # noqa: E402
+from leagues.psro import symmetric_payoff  # noqa: E402
 
 
 def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -48,16 +47,13 @@ def summarize(result: MatchResult) -> dict:
     """Score rate, margin and seconds per move of agent_a in ``result`` (module docstring)."""
     recs = result.records
     n = len(recs)
-    wins = sum(r.result > 0 for r in recs)
-    draws = sum(r.result == 0 for r in recs)
-    margin = np.array([r.returns[r.seat_a] for r in recs], dtype=np.float64)
-    sd = float(margin.std(ddof=1)) if n > 1 else float("nan")
+    margin, half = symmetric_payoff(recs)  # zero-sum returns: half the difference is agent_a's own return
     moves_a = sum((r.num_moves + (r.seat_a == 0)) // 2 for r in recs)  # seat 0 moves first
     moves_b = sum(r.num_moves for r in recs) - moves_a
-    score = wins + 0.5 * draws
+    score = result.wins + 0.5 * result.draws
     lo, hi = wilson(score, n)
-    return {"games": n, "wins": wins, "draws": draws, "losses": n - wins - draws, "score": score / max(n, 1),
-            "score_ci95": [lo, hi], "margin": float(margin.mean()), "margin_ci95": 1.96 * sd / math.sqrt(max(n, 1)),
+    return {"games": n, "wins": result.wins, "draws": result.draws, "losses": result.losses,
+            "score": score / max(n, 1), "score_ci95": [lo, hi], "margin": margin, "margin_ci95": half,
             "s_per_move_agent": sum(r.time_a for r in recs) / max(moves_a, 1),
             "s_per_move_opponent": sum(r.time_b for r in recs) / max(moves_b, 1),
             "moves_per_game": sum(r.num_moves for r in recs) / max(n, 1)}

@@ -44,6 +44,7 @@ from benchmarks.compare_algorithms import (  # noqa: E402
     load_config,
     moves_per_game,
     rating_tournament,
+    save_figure,
     train_alphazero,
     update_results_md,
     write_csv,
@@ -158,14 +159,7 @@ def plot_scaling(rows: Sequence[dict[str, Any]], anchors: dict[str, float], path
     ax.set_xscale("log", base=2)
     ax.set_xlabel("MCTS simulations per move (log scale)")
     ax.set_ylabel("Bradley–Terry Elo (random = 0), 95% CI")
-    ax.set_title(title)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, ax, path, title)
 
 
 def section(cfg: CompareConfig, opts: dict[str, Any], rows: Sequence[dict[str, Any]], anchors: dict[str, float],
