@@ -221,3 +221,23 @@ def test_explore_moves_vary_the_games_of_deterministic_players():
     assert {tuple(r.actions[:6]) for r in a.records} == varied
     with pytest.raises(ValueError, match="explore_moves"):
         make_agent("az_uniform:explore_moves=-1", game)
+
+
+def test_bad_warm_start_and_agent_settings_are_refused(tmp_path):
+    from agents.alphazero.warmstart import RecordingAgent
+
+    game = envs.make_game("sixnimmt_v0")
+    with pytest.raises(ValueError, match="random_opening"):
+        RecordingAgent(game, make_agent("closest_gap", game), random_opening=-1)
+    cfg = TrainConfig(env_id="sixnimmt_v0", env_kwargs={}, run_dir=str(tmp_path / "sn"), iterations=1,
+                      games_per_iteration=2, parallel_games=2, sims=2, channels=8, batch_size=8, train_steps=1,
+                      resign_threshold=None, device="cpu")
+    train(cfg, progress=False)
+    path = tmp_path / "sn" / "checkpoint.pt"
+    assert make_agent(f"az:{path},sims=2", game).config.num_simulations == 2
+    threads = torch.get_num_threads()
+    with pytest.raises(ValueError, match="threads must be >= 1, got 0"):
+        make_agent(f"az:{path},threads=0", game)
+    assert torch.get_num_threads() == threads  # a refused spec leaves the process's setting alone
+    with pytest.raises(ValueError, match="backend"):
+        TrainConfig(backend="slurm")
