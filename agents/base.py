@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-
-from envs.core import BatchedGame
+from zeroleague.envs.core import BatchedGame
 
 RESIGN = -2
 """An action value an agent may return (Go only) to resign that game; the harness scores it as a loss."""

@@ -14,16 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from envs.core import BatchedGame
+from zeroleague.envs.core import BatchedGame
 
-# Modules whose import registers agents; imported on first lookup so `import agents` stays cheap.
+# Modules whose import registers agents; imported on first lookup so `import zeroleague.agents` stays cheap.
 _PROVIDERS = (
-    "baselines.heuristics",
-    "baselines.gtp_agent",
-    "baselines.reinforce",
-    "baselines.ppo",
-    "agents.alphazero.agent",
-    "leagues.distill",
+    "zeroleague.baselines.heuristics",
+    "zeroleague.baselines.gtp_agent",
+    "zeroleague.baselines.reinforce",
+    "zeroleague.baselines.ppo",
+    "zeroleague.agents.alphazero.agent",
+    "zeroleague.leagues.distill",
 )
 
 

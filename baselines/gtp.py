@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import IO
 
-from envs.go.engine import COLUMNS, MAX_SIZE, MIN_SIZE  # GTP letters (no I) cover exactly the sizes 2..25
+from zeroleague.envs.go.engine import COLUMNS, MAX_SIZE, MIN_SIZE  # GTP letters (no I) cover exactly the sizes 2..25
 
 COLORS = {"b": 0, "black": 0, "w": 1, "white": 1}
 """GTP colour names (case-insensitive) -> our seats: 0 = black, 1 = white."""

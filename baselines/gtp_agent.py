@@ -22,7 +22,7 @@ game's record is cleared (``clear_board``) and the record replayed, so when more
 ``processes`` the least recently used process is simply handed over (correct, only slower). If the engine
 refuses a replayed move (a rules difference, e.g. an engine run without suicide), the position is set up stone
 by stone instead, losing only the engine's ko history. ``genmove`` is sent to every process of a batch before
-any answer is read, so the engines think in parallel. ``resign`` becomes ``agents.base.RESIGN``; an answer
+any answer is read, so the engines think in parallel. ``resign`` becomes ``zeroleague.agents.base.RESIGN``; an answer
 that is not a vertex, or a move our rules forbid (e.g. a superko repetition Pachi does not know), raises
 ``GTPAgentError`` naming the engine, the game and the answer.
 
@@ -38,10 +38,9 @@ import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from agents.base import RESIGN, BaseAgent, DecisionBatch
-from agents.registry import register_agent
-from baselines.gtp import (
+from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch
+from zeroleague.agents.registry import register_agent
+from zeroleague.baselines.gtp import (
     COLOR_NAMES,
     GTPError,
     GTPProcess,

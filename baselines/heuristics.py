@@ -3,7 +3,7 @@
 ``random`` (any game): uniform over the legal actions, from its own generator seeded by ``seed``.
 
 6 nimmt! bots (games ``sixnimmt*``). They read their hand and the rows from the observation
-(``envs.sixnimmt.engine.decode_observation``) and judge each card as if it were the only card placed this
+(``zeroleague.envs.sixnimmt.engine.decode_observation``) and judge each card as if it were the only card placed this
 trick: a card *fits* when its target row (the row whose last card is the largest below it) holds fewer than 5
 cards; its *gap* is the card minus that row's last card; its *cost* is the bullheads it would take (0 when it
 fits; the target row's when that row is full; the cheapest row's when the card is below every row).
@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
-
-from agents.base import BaseAgent, DecisionBatch
-from agents.registry import register_agent
-from envs.core import BatchedGame
-from envs.sixnimmt.engine import decode_observation
-from envs.sixnimmt.rules import NUM_ROWS, ROW_CAPACITY, cheapest_row, row_bullheads, target_row
+from zeroleague.agents.base import BaseAgent, DecisionBatch
+from zeroleague.agents.registry import register_agent
+from zeroleague.envs.core import BatchedGame
+from zeroleague.envs.sixnimmt.engine import decode_observation
+from zeroleague.envs.sixnimmt.rules import NUM_ROWS, ROW_CAPACITY, cheapest_row, row_bullheads, target_row
 
 
 def counter_uniform(seed: int, game_ids: np.ndarray, counters: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ PPO's features extractors.
 Masking: ``masked_logits`` puts the most negative float at illegal actions (never -inf, so softmax,
 log-softmax, entropy and their gradients stay finite), which gives illegal actions probability exactly 0.
 ``select_actions`` samples (or takes the argmax) under that mask in torch (the REINFORCE rollouts);
-``PolicyAgent`` plays a trained model through ``agents.evaluator.Evaluator`` (REINFORCE and PPO agents).
+``PolicyAgent`` plays a trained model through ``zeroleague.agents.evaluator.Evaluator`` (REINFORCE and PPO agents).
 
 Checkpoint (one ``torch.save`` file, loaded with ``weights_only=True``): ``format``, ``algo`` ("reinforce" or
 "ppo"), ``weights`` (a state dict), ``net_config``, ``env_id``, ``env_kwargs``, ``game`` (``game_signature``:
@@ -35,12 +35,11 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-
-from agents.base import BaseAgent, DecisionBatch
-from agents.evaluator import Evaluator
-from envs.core import BatchedGame
-from envs.sixnimmt.engine import obs_slices
-from envs.sixnimmt.rules import BULLHEADS, NUM_ROWS, ROW_CAPACITY
+from zeroleague.agents.base import BaseAgent, DecisionBatch
+from zeroleague.agents.evaluator import Evaluator
+from zeroleague.envs.core import BatchedGame
+from zeroleague.envs.sixnimmt.engine import obs_slices
+from zeroleague.envs.sixnimmt.rules import BULLHEADS, NUM_ROWS, ROW_CAPACITY
 
 CHECKPOINT_FORMAT = "zeroleague-policy-v1"
 
@@ -316,7 +315,7 @@ def select_actions(
 
 class PolicyAgent(BaseAgent):
     """An Agent from a ``model`` mapping ``obs_B... -> (logits_BA, value_B)``: each ``act`` call is one
-    batched forward pass through an ``agents.evaluator.Evaluator`` (legal-action priors), then a sample from
+    batched forward pass through an ``zeroleague.agents.evaluator.Evaluator`` (legal-action priors), then a sample from
     the priors drawn with ``numpy.random.default_rng(seed)``, or the likeliest legal action if ``greedy``."""
 
     def __init__(

@@ -1,10 +1,10 @@
 """A best response trained with sb3-contrib's ``MaskablePPO`` against a fixed opponent or a fixed mixture.
 
-The learner plays ``envs.gym_views.SingleAgentView`` environments (``num_envs`` of them in an sb3
+The learner plays ``zeroleague.envs.gym_views.SingleAgentView`` environments (``num_envs`` of them in an sb3
 ``DummyVecEnv``, each wrapped in ``Monitor`` so episode returns are logged, rewards multiplied by
 ``reward_scale`` for the learner only); MaskablePPO reads the legal actions through the view's
 ``action_masks()`` (``env_method`` on the vec env). The policy's features extractors are the trunks of
-``baselines.policies``. A conv (Go) or MLP trunk: separate extractors for the actor and the critic, each
+``zeroleague.baselines.policies``. A conv (Go) or MLP trunk: separate extractors for the actor and the critic, each
 followed by sb3's ``net_arch`` layers and linear heads. The card-structured 6 nimmt! trunk ("cards", which
 scores every action itself): ``CardsActorCriticPolicy``, one extractor shared by actor and critic, the
 trunk's action scores are the logits (``ActionScores``) and ``net_arch`` layers lead to the value.
@@ -33,10 +33,9 @@ import gymnasium
 import numpy as np
 import torch
 from torch import nn
-
-from agents.evaluator import pick_device
-from agents.registry import register_agent
-from baselines.policies import (
+from zeroleague.agents.evaluator import pick_device
+from zeroleague.agents.registry import register_agent
+from zeroleague.baselines.policies import (
     ActionScores,
     ComputeMeter,
     PolicyAgent,
@@ -47,9 +46,9 @@ from baselines.policies import (
     save_checkpoint,
     trunk_scores_actions,
 )
-from envs.core import BatchedGame
-from envs.gym_views import SingleAgentView, game_spaces
-from envs.registry import make_game
+from zeroleague.envs.core import BatchedGame
+from zeroleague.envs.gym_views import SingleAgentView, game_spaces
+from zeroleague.envs.registry import make_game
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ class PPOConfig:
 
 
 class TrunkExtractor(nn.Module):
-    """An sb3 features extractor (``features_dim`` + ``forward``) made of a ``baselines.policies`` trunk."""
+    """An sb3 features extractor (``features_dim`` + ``forward``) made of a ``zeroleague.baselines.policies`` trunk."""
 
     def __init__(self, observation_space: gymnasium.spaces.Box, net_config: dict[str, Any]):
         super().__init__()

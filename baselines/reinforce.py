@@ -12,7 +12,7 @@ where ``G_t`` is the learner seat's discounted return from decision t on (its re
 ``game.returns`` for its seat between its decisions), ``b_t = V(s_t)`` (detached) with ``baseline=True`` and 0
 otherwise. ``python -m zeroleague train reinforce ...`` (zeroleague/train_cli.py) runs ``train_reinforce``.
 
-Checkpoints (``baselines.policies`` format, algo "reinforce") are Agents: the agent spec ``reinforce:PATH``
+Checkpoints (``zeroleague.baselines.policies`` format, algo "reinforce") are Agents: the agent spec ``reinforce:PATH``
 (optional ``greedy=true``) samples from the masked softmax with a generator seeded from ``seed``.
 """
 
@@ -25,11 +25,10 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from agents.base import RESIGN, DecisionBatch
-from agents.evaluator import pick_device
-from agents.registry import make_agent, register_agent
-from baselines.policies import (
+from zeroleague.agents.base import RESIGN, DecisionBatch
+from zeroleague.agents.evaluator import pick_device
+from zeroleague.agents.registry import make_agent, register_agent
+from zeroleague.baselines.policies import (
     ComputeMeter,
     PolicyAgent,
     PolicyValueNet,
@@ -40,8 +39,8 @@ from baselines.policies import (
     save_checkpoint,
     select_actions,
 )
-from envs.core import BatchedGame
-from envs.registry import make_game
+from zeroleague.envs.core import BatchedGame
+from zeroleague.envs.registry import make_game
 
 
 @dataclass(frozen=True)

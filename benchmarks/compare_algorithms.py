@@ -14,12 +14,12 @@ One TOML file drives everything (see ``benchmarks/compare_sixnimmt_small.toml``)
 - ``[algorithms.<algo>]`` for the algorithms to compare, each table holding that trainer's own config fields:
   ``alphazero`` (``agents.alphazero.train.TrainConfig``), ``reinforce`` (``baselines.reinforce.ReinforceConfig``),
   ``ppo`` (``baselines.ppo.PPOConfig``: a best response to fixed ``opponents``), ``psro`` (a PSRO league with PPO
-  best responses, ``leagues.psro``: ``iterations``, ``meta_solver``, ``initial``, ``games_per_pairing``,
+  best responses, ``zeroleague.leagues.psro``: ``iterations``, ``meta_solver``, ``initial``, ``games_per_pairing``,
   ``chunk_size``, ``ppo = {...}``, ``distill = {...}``);
 - ``[rating]``: the tournament (``games_per_pairing``, ``anchors``, ``design``, ``az_sims``, ``max_parallel``,
   ``bootstrap``, ``seed``);
 - ``[exploitability]`` (tactical small deals only: 2 players, every card dealt, at most
-  ``envs.sixnimmt.solver.MAX_HAND`` cards each): ``deals``, ``seed``;
+  ``zeroleague.envs.sixnimmt.solver.MAX_HAND`` cards each): ``deals``, ``seed``;
 - ``[time_scaling]``: read by ``benchmarks/test_time_scaling.py``.
 
 Budgets. Each algorithm's native budget is derived from ``budget_env_steps`` with ``m``, the mean number of
@@ -35,16 +35,16 @@ only need to be close.
 Checkpoints. AlphaZero: ``snapshots/iter_*.pt`` every ``iterations / checkpoints`` iterations, rated with search
 (``az:PATH,sims=<az_sims>``). REINFORCE and PPO: their ``checkpoints/step_*.pt`` and ``final.pt``. PSRO: after
 each iteration k = 1..I its meta-strategy over the population is distilled into one network
-(``leagues.distill``, ``distilled_kKKK_<hash of the distill settings>.pt``); its compute is the
+(``zeroleague.leagues.distill``, ``distilled_kKKK_<hash of the distill settings>.pt``); its compute is the
 league's when that meta-strategy was computed (``league.json``) plus that distillation's (its games' steps, the
 members' and the student's forward passes, the student's backward passes, its wall-clock).
 
 Rating. All checkpoints of all runs and the fixed ``anchors`` (``random`` first: Elo 0) play one tournament
-through ``leagues.tournament`` (SQLite store, resumable; game i of every pairing has the same deal, and the
+through ``zeroleague.leagues.tournament`` (SQLite store, resumable; game i of every pairing has the same deal, and the
 harness plays games 2k and 2k+1 on the same deal with the seats swapped, so no agent gains from the deals).
 ``design = "panel"`` (default): a gauntlet whose challengers are the anchors and every run's final checkpoint;
 every other checkpoint plays only them (ratings stay comparable because the panel is a connected round robin).
-``design = "round_robin"``: every pair. Bradley–Terry Elo with bootstrap 95% intervals (``leagues.ratings``).
+``design = "round_robin"``: every pair. Bradley–Terry Elo with bootstrap 95% intervals (``zeroleague.leagues.ratings``).
 
 Outputs (``<out>/<name>_*``): ``_checkpoints.csv`` (every checkpoint: algorithm, seed, index, spec, all compute
 fields, Elo and interval, exploitability), ``_curves.csv`` (per algorithm and checkpoint index over seeds: mean
@@ -85,9 +85,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(ROOT))
 
-from agents.registry import make_agent  # noqa: E402
-from leagues.harness import GameRecord, play_match  # noqa: E402
-from leagues.tournament import AgentEntry, TournamentConfig, make_env_game, run_tournament  # noqa: E402
+from zeroleague.agents.registry import make_agent  # noqa: E402
+from zeroleague.leagues.harness import GameRecord, play_match  # noqa: E402
+from zeroleague.leagues.tournament import AgentEntry, TournamentConfig, make_env_game, run_tournament  # noqa: E402
 
 ALGORITHMS = ("alphazero", "reinforce", "ppo", "psro")
 AXES = ("env_steps", "wall_s", "forward_samples", "backward_samples")
@@ -222,9 +222,9 @@ def _compute_of(extra: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def train_alphazero(cfg: CompareConfig, seed: int, run_dir: Path, m: float, game: Any) -> list[Checkpoint]:
-    """AlphaZero self-play (``agents.alphazero.train``), resumed if its run dir holds a partial run."""
-    from agents.alphazero.checkpoint import load_checkpoint
-    from agents.alphazero.train import TrainConfig, train
+    """AlphaZero self-play (``zeroleague.agents.alphazero.train``), resumed if its run dir holds a partial run."""
+    from zeroleague.agents.alphazero.checkpoint import load_checkpoint
+    from zeroleague.agents.alphazero.train import TrainConfig, train
 
     opts = dict(cfg.algorithms["alphazero"])
     fixed = ("env_id", "env_kwargs", "run_dir", "seed", "iterations", "snapshot_every", "device", "threads")
@@ -249,9 +249,9 @@ def train_alphazero(cfg: CompareConfig, seed: int, run_dir: Path, m: float, game
 
 
 def _policy_checkpoints(algo: str, seed: int, run_dir: Path) -> list[Checkpoint]:
-    """``checkpoints/step_*.pt`` then ``final.pt`` of a ``baselines.policies`` run (``final.pt`` replaces a
+    """``checkpoints/step_*.pt`` then ``final.pt`` of a ``zeroleague.baselines.policies`` run (``final.pt`` replaces a
     step checkpoint at the same step)."""
-    from baselines.policies import load_checkpoint
+    from zeroleague.baselines.policies import load_checkpoint
 
     paths = sorted((run_dir / "checkpoints").glob("step_*.pt"))
     blobs = [(p, load_checkpoint(p, algo=algo)) for p in [*paths, run_dir / "final.pt"]]
@@ -265,7 +265,7 @@ def _fresh(run_dir: Path, run_cfg: Any, game: Any) -> bool:
     removed). A finished run whose ``config.json`` differs from ``run_cfg`` (a dataclass; its ``net_config``
     None stands for ``default_net_config(game)``, as the run logs it) raises ValueError naming the fields
     (device and thread count aside)."""
-    from baselines.policies import default_net_config
+    from zeroleague.baselines.policies import default_net_config
 
     if (run_dir / "result.json").exists():
         stored = json.loads((run_dir / "config.json").read_text())
@@ -281,9 +281,9 @@ def _fresh(run_dir: Path, run_cfg: Any, game: Any) -> bool:
 
 
 def train_reinforce(cfg: CompareConfig, seed: int, run_dir: Path, m: float, game: Any) -> list[Checkpoint]:
-    """REINFORCE (``baselines.reinforce``): self-play unless ``opponents`` are given."""
-    from baselines.reinforce import ReinforceConfig
-    from baselines.reinforce import train_reinforce as train
+    """REINFORCE (``zeroleague.baselines.reinforce``): self-play unless ``opponents`` are given."""
+    from zeroleague.baselines.reinforce import ReinforceConfig
+    from zeroleague.baselines.reinforce import train_reinforce as train
 
     opts = dict(cfg.algorithms["reinforce"])
     _check_fields("reinforce", opts, ReinforceConfig,
@@ -303,7 +303,7 @@ def train_reinforce(cfg: CompareConfig, seed: int, run_dir: Path, m: float, game
 
 
 def _ppo_config(cfg: CompareConfig, opts: dict[str, Any], seed: int, steps: int, checkpoints: int):
-    from baselines.ppo import PPOConfig
+    from zeroleague.baselines.ppo import PPOConfig
 
     for key in ("opponents", "opponent_weights", "net_arch"):
         if opts.get(key) is not None:
@@ -315,9 +315,9 @@ def _ppo_config(cfg: CompareConfig, opts: dict[str, Any], seed: int, steps: int,
 
 
 def train_ppo(cfg: CompareConfig, seed: int, run_dir: Path, m: float, game: Any) -> list[Checkpoint]:
-    """A MaskablePPO best response (``baselines.ppo``) to the fixed ``opponents`` mixture."""
-    from baselines.ppo import PPOConfig
-    from baselines.ppo import train_ppo as train
+    """A MaskablePPO best response (``zeroleague.baselines.ppo``) to the fixed ``opponents`` mixture."""
+    from zeroleague.baselines.ppo import PPOConfig
+    from zeroleague.baselines.ppo import train_ppo as train
 
     opts = dict(cfg.algorithms["ppo"])
     _check_fields("ppo", opts, PPOConfig,
@@ -332,11 +332,11 @@ PSRO_KEYS = ("iterations", "meta_solver", "initial", "games_per_pairing", "chunk
 
 
 def train_psro(cfg: CompareConfig, seed: int, run_dir: Path, m: float, game: Any) -> list[Checkpoint]:
-    """A PSRO league of PPO best responses (``leagues.psro``, resumed), its meta-strategy after each
-    iteration distilled into one network (``leagues.distill``)."""
-    from baselines.ppo import PPOConfig
-    from leagues.distill import DistillConfig, distill
-    from leagues.psro import PSROConfig, run_psro
+    """A PSRO league of PPO best responses (``zeroleague.leagues.psro``, resumed), its meta-strategy after each
+    iteration distilled into one network (``zeroleague.leagues.distill``)."""
+    from zeroleague.baselines.ppo import PPOConfig
+    from zeroleague.leagues.distill import DistillConfig, distill
+    from zeroleague.leagues.psro import PSROConfig, run_psro
 
     opts = dict(cfg.algorithms["psro"])
     bad = sorted(set(opts) - set(PSRO_KEYS))
@@ -447,7 +447,7 @@ def rating_tournament(
 
 def stored_records(tcfg: TournamentConfig) -> list[GameRecord]:
     """The tournament's stored games with index below its ``games_per_pairing``."""
-    from leagues.store import ResultStore
+    from zeroleague.leagues.store import ResultStore
 
     with ResultStore(tcfg.db) as store:
         return [r for r in store.games(tcfg.name) if r.index < tcfg.games_per_pairing]
@@ -474,7 +474,7 @@ def mean_margin(records: Sequence[GameRecord], spec: str, opponent: str) -> tupl
 def tactical_deals(game: Any, num_deals: int, seed: int) -> list[Any]:
     """``num_deals`` fresh deals of ``game`` (``game.init(num_deals, seed)``) as solver deals; ValueError if
     ``game`` is not a small tactical game (2 players, every card dealt, hands within the solver's reach)."""
-    from envs.sixnimmt.solver import MAX_HAND, deal_from_state
+    from zeroleague.envs.sixnimmt.solver import MAX_HAND, deal_from_state
 
     ok = (getattr(game, "num_players", 0) == 2 and getattr(game, "hidden_hands", True) is False
           and game.hand_size <= MAX_HAND)
@@ -491,9 +491,9 @@ def num_deals(cfg: CompareConfig) -> int:
 
 
 def mean_exploitability(game: Any, spec: str, deals: Sequence[Any], seed: int, device: str | None) -> float:
-    """The agent ``spec``'s exact exploitability (``leagues.exploitability.exact_exploitability``, margin
+    """The agent ``spec``'s exact exploitability (``zeroleague.leagues.exploitability.exact_exploitability``, margin
     points) averaged over ``deals``."""
-    from leagues.exploitability import exact_exploitability
+    from zeroleague.leagues.exploitability import exact_exploitability
 
     agent = make_agent(spec, game, seed=seed, device=device)
     try:

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(ROOT))
 
-from envs.go import go_v0  # noqa: E402
+from zeroleague.envs.go import go_v0  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 

@@ -1,4 +1,4 @@
-"""Harness overhead: random-vs-random games per second through ``leagues.harness.play_match`` against a bare
+"""Harness overhead: random-vs-random games per second through ``zeroleague.leagues.harness.play_match`` against a bare
 engine loop (the same uniformly random legal actions drawn directly from the engine's masks, no agents, no
 observations, no records), at the same batch size. Medians of ``--repeats`` runs after a warm-up (numba
 compilation excluded). Targets: harness >= 50% of bare on 6 nimmt!, >= 70% on Go 9x9.
@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(ROOT))
 
-import envs  # noqa: E402
-from agents.registry import make_agent  # noqa: E402
-from leagues.harness import play_match  # noqa: E402
+import zeroleague.envs as envs  # noqa: E402
+from zeroleague.agents.registry import make_agent  # noqa: E402
+from zeroleague.leagues.harness import play_match  # noqa: E402
 
 CASES = {  # label -> (env id, kwargs, target ratio)
     "6 nimmt! (sixnimmt_v0)": ("sixnimmt_v0", {}, 0.5),

@@ -1,4 +1,4 @@
-"""MCTS speed on Go 9x9 (komi 7.5): our batched search (``agents.alphazero.mcts``) against OpenSpiel's Python
+"""MCTS speed on Go 9x9 (komi 7.5): our batched search (``zeroleague.agents.alphazero.mcts``) against OpenSpiel's Python
 ``open_spiel.python.algorithms.mcts.MCTSBot`` in the same run, both with an equally trivial evaluator (uniform
 prior over the legal actions, value 0; OpenSpiel's with PUCT selection, ``solve=False``), and with a real
 small ResNet on the CPU.
@@ -10,7 +10,7 @@ small ResNet on the CPU.
   rest (tree: numba selection/backup plus orchestration); the tree-only rate counts that last share alone. The
   split comes from separate searches through the proxies; the rates from plain ones.
   Target: ours / OpenSpiel >= 10x.
-* Network: ``NetConfig(blocks, channels)`` ResNet through ``agents.evaluator.Evaluator`` on the CPU at the
+* Network: ``NetConfig(blocks, channels)`` ResNet through ``zeroleague.agents.evaluator.Evaluator`` on the CPU at the
   default batch; the share of search time spent outside the network's forward passes. Target <= 25%.
 
 Medians of ``--repeats`` runs after a warm-up (numba compilation excluded); the repeats of both searches are
@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(ROOT))
 
-from agents.alphazero.mcts import MCTS, MCTSConfig, uniform_evaluate  # noqa: E402
-from agents.alphazero.network import NetConfig, build_network  # noqa: E402
-from agents.evaluator import Evaluator  # noqa: E402
-from envs.go.engine import COLUMNS, GoGame  # noqa: E402
+from zeroleague.agents.alphazero.mcts import MCTS, MCTSConfig, uniform_evaluate  # noqa: E402
+from zeroleague.agents.alphazero.network import NetConfig, build_network  # noqa: E402
+from zeroleague.agents.evaluator import Evaluator  # noqa: E402
+from zeroleague.envs.go.engine import COLUMNS, GoGame  # noqa: E402
 
 
 @dataclass(frozen=True)

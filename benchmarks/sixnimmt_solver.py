@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(ROOT))
 
-from envs.sixnimmt.solver import MAX_HAND, Deal, exploitability, solve  # noqa: E402
+from zeroleague.envs.sixnimmt.solver import MAX_HAND, Deal, exploitability, solve  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 

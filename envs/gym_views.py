@@ -6,7 +6,7 @@ mixture of Agents) plays the others inside ``step``. This is how a best response
     obs, info = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step(int(np.flatnonzero(env.unwrapped.action_masks())[0]))
 
-Registered ids (``envs.registry.GYM_IDS``), every keyword passed through to ``SingleAgentView``:
+Registered ids (``zeroleague.envs.registry.GYM_IDS``), every keyword passed through to ``SingleAgentView``:
 ``zeroleague/SixNimmt-v0`` (``sixnimmt_v0``), ``zeroleague/SixNimmtTactical-v0`` (``sixnimmt_tactical_v0``),
 ``zeroleague/Go9x9-v0`` (``go_v0``, ``board_size=9``), ``zeroleague/Go19x19-v0`` (``go_v0``,
 ``board_size=19``).
@@ -32,7 +32,7 @@ Contract of ``SingleAgentView`` (built directly on the ``BatchedGame`` with N = 
   harness's convention.
 - ``terminated`` = the game is over and not cut by its move cap; ``truncated`` = cut by the move cap (the
   position is scored as it stands either way, so the reward is paid in both cases).
-- An illegal learner action raises ``envs.core.IllegalActionError`` naming the action, the seat and the legal
+- An illegal learner action raises ``zeroleague.envs.core.IllegalActionError`` naming the action, the seat and the legal
   actions; the state is left unchanged and the episode can continue. Note that ``action_space.sample()``
   ignores legality: sample with ``action_space.sample(mask=env.action_masks().astype(np.int8))``.
 - A game that ends, or an opponent that resigns, before the learner's first move raises ``RuntimeError`` in
@@ -48,11 +48,10 @@ from typing import Any
 import gymnasium
 import numpy as np
 from gymnasium import spaces
-
-from agents.base import RESIGN, Agent, DecisionBatch
-from agents.registry import make_agent
-from envs.core import BatchedGame, IllegalActionError
-from envs.registry import make_game
+from zeroleague.agents.base import RESIGN, Agent, DecisionBatch
+from zeroleague.agents.registry import make_agent
+from zeroleague.envs.core import BatchedGame, IllegalActionError
+from zeroleague.envs.registry import make_game
 
 OpponentSpec = str | Agent
 

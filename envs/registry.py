@@ -8,9 +8,9 @@ from types import ModuleType
 from typing import Any
 
 _MODULES: dict[str, str] = {
-    "go_v0": "envs.go.go_v0",
-    "sixnimmt_v0": "envs.sixnimmt.sixnimmt_v0",
-    "sixnimmt_tactical_v0": "envs.sixnimmt.sixnimmt_tactical_v0",
+    "go_v0": "zeroleague.envs.go.go_v0",
+    "sixnimmt_v0": "zeroleague.envs.sixnimmt.sixnimmt_v0",
+    "sixnimmt_tactical_v0": "zeroleague.envs.sixnimmt.sixnimmt_tactical_v0",
 }
 
 registry: tuple[str, ...] = tuple(_MODULES)
@@ -44,12 +44,12 @@ GYM_IDS: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def register_gym_envs() -> None:
-    """Register the ``GYM_IDS`` with gymnasium (idempotent; ``import envs`` does it). The views' module is
+    """Register the ``GYM_IDS`` with gymnasium (idempotent; ``import zeroleague.envs`` does it). The views' module is
     imported only when one is made."""
     import gymnasium
 
     for gym_id, (env_id, defaults) in GYM_IDS.items():
         if gym_id not in gymnasium.registry:
             gymnasium.register(
-                id=gym_id, entry_point="envs.gym_views:SingleAgentView", kwargs={"game": env_id, **defaults}
+                id=gym_id, entry_point="zeroleague.envs.gym_views:SingleAgentView", kwargs={"game": env_id, **defaults}
             )

@@ -10,13 +10,13 @@ The mixture "draw member k with probability w_k for a whole game, then play it" 
 the product running over the acting seat's own earlier decisions in that game (the posterior that member k
 plays this seat, given its moves so far). This is the behaviour strategy realization-equivalent to the mixture
 (Kuhn's theorem; games have perfect recall of one's own moves), not the plain average of the members' current
-distributions. Members' distributions come from ``leagues.exploitability.action_probabilities``: exact for
+distributions. Members' distributions come from ``zeroleague.leagues.exploitability.action_probabilities``: exact for
 policy networks (``ppo:``/``reinforce:``/``distilled:``) and the random agent; other agents (heuristics) must
 be deterministic, their one-hot choice is their distribution.
 
-Training (``distill``): a ``baselines.policies.PolicyValueNet`` by cross-entropy between its masked softmax
+Training (``distill``): a ``zeroleague.baselines.policies.PolicyValueNet`` by cross-entropy between its masked softmax
 and the targets (minibatch Adam, ``epochs`` passes over the data); the value head is not trained. The result
-is a ``baselines.policies`` checkpoint with ``algo="distilled"`` (``extra``: the members, weights, data size
+is a ``zeroleague.baselines.policies`` checkpoint with ``algo="distilled"`` (``extra``: the members, weights, data size
 and losses), loaded as an Agent by the spec ``distilled:PATH[,greedy=true]`` (registered here).
 """
 
@@ -29,10 +29,9 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from agents.base import Agent, BaseAgent, DecisionBatch
-from agents.registry import make_agent, register_agent
-from baselines.policies import (
+from zeroleague.agents.base import Agent, BaseAgent, DecisionBatch
+from zeroleague.agents.registry import make_agent, register_agent
+from zeroleague.baselines.policies import (
     PolicyAgent,
     PolicyValueNet,
     checkpoint_agent,
@@ -40,10 +39,10 @@ from baselines.policies import (
     masked_logits,
     save_checkpoint,
 )
-from envs.core import BatchedGame
-from leagues.exploitability import action_probabilities
-from leagues.harness import play_match
-from leagues.tournament import make_env_game
+from zeroleague.envs.core import BatchedGame
+from zeroleague.leagues.exploitability import action_probabilities
+from zeroleague.leagues.harness import play_match
+from zeroleague.leagues.tournament import make_env_game
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,9 @@ from importlib import metadata
 from typing import TextIO
 
 import numpy as np
-
-from agents.base import RESIGN, DecisionBatch
-from agents.registry import make_agent
-from baselines.gtp import (
+from zeroleague.agents.base import RESIGN, DecisionBatch
+from zeroleague.agents.registry import make_agent
+from zeroleague.baselines.gtp import (
     COLOR_NAMES,
     action_to_vertex,
     format_response,
@@ -41,8 +40,8 @@ from baselines.gtp import (
     parse_command,
     vertex_to_action,
 )
-from envs.go.engine import GoGame, GoState, check_board_size
-from envs.go.sgf import result_string
+from zeroleague.envs.go.engine import GoGame, GoState, check_board_size
+from zeroleague.envs.go.sgf import result_string
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Every experiment, test, benchmark and tournament plays through ``play_match``.
 
 Seeding and seats (duplicate format). Game ``i`` of a match is dealt from ``game_seeds(seed, [i])`` — stream
-``i // 2`` of ``envs.core.seeds_for(., seed)``, so games ``2k`` and ``2k + 1`` share their deal — and agent_a
+``i // 2`` of ``zeroleague.envs.core.seeds_for(., seed)``, so games ``2k`` and ``2k + 1`` share their deal — and agent_a
 sits in seat 0 when ``i`` is even, seat 1 when odd: every deal is played once from each seat, and a deal's
 seat advantage cancels within each pair (with one fixed set of deals per match, unpaired deals favour
 whichever agent is agent_a in every pairing alike). A game's deal and seats depend only on
@@ -31,9 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from agents.base import RESIGN, Agent, DecisionBatch
-from envs.core import BatchedGame, seeds_for
+from zeroleague.agents.base import RESIGN, Agent, DecisionBatch
+from zeroleague.envs.core import BatchedGame, seeds_for
 
 
 class AgentActionError(ValueError):
@@ -353,7 +352,7 @@ def _record(
 def write_sgf(game: BatchedGame, rec: GameRecord, sgf_dir: Path) -> None:
     """``game_{index:06d}.sgf``: RE is ``B+R``/``W+R`` for a resignation, else from ``GoGame.score`` (black's
     margin, komi included)."""
-    from envs.go.sgf import result_string, to_sgf
+    from zeroleague.envs.go.sgf import result_string, to_sgf
 
     black, white = (rec.agent_a, rec.agent_b) if rec.seat_a == 0 else (rec.agent_b, rec.agent_a)
     if rec.resigned is not None:

@@ -1,7 +1,7 @@
 """Meta-strategy solvers for leagues, chosen by name, and the one zero-sum matrix-game LP of the project.
 
 ``solve_matrix_game(a)`` solves the zero-sum matrix game ``a`` (row player maximises): value and equilibrium
-strategies. The exact 6 nimmt! solver (``envs.sixnimmt.solver``) solves each trick's matrix game with it.
+strategies. The exact 6 nimmt! solver (``zeroleague.envs.sixnimmt.solver``) solves each trick's matrix game with it.
 
 Meta-strategy solvers map a population's empirical payoff matrix ``m`` (``m[i, j]``: member i's expected
 payoff against member j in the symmetrised game — each plays both seats equally often — so ``m = -m.T``) to a

@@ -1,7 +1,7 @@
 """PSRO / fictitious self-play leagues, shaped like OpenSpiel's ``psro_v2``: an explicit loop
 
     population of frozen policies -> empirical payoff matrix (only the new row/column each iteration)
-    -> meta-strategy (``leagues.nash``: "uniform" = fictitious play, "nash" = LP, "last")
+    -> meta-strategy (``zeroleague.leagues.nash``: "uniform" = fictitious play, "nash" = LP, "last")
     -> best response to the meta-strategy's mixture (the oracle) -> add it -> repeat.
 
 The meta-game is symmetric zero-sum: ``payoffs[i, j]`` is member i's expected payoff against member j when
@@ -15,7 +15,7 @@ Leagues (what a member is, how payoffs and best responses are computed), chosen 
 
 - ``"ppo"`` (``HarnessLeague``): members are agent specs (``random``, heuristics, ``ppo:PATH``); payoffs are
   played through the harness (``games_per_pairing`` games, split into chunks of ``chunk_size`` games played by
-  a backend: ``LocalBackend`` or ``leagues.ray_backend.RayBackend``; every chunk builds its own agents from
+  a backend: ``LocalBackend`` or ``zeroleague.leagues.ray_backend.RayBackend``; every chunk builds its own agents from
   seeds derived from the match seed and the chunk, so results do not depend on the backend) and committed
   game by game to the SQLite ``ResultStore`` ``games.sqlite`` in the league dir, the single writer (a killed
   pairing resumes with its missing games); the oracle trains MaskablePPO (``baselines.ppo.train_ppo``) against
@@ -25,9 +25,9 @@ Leagues (what a member is, how payoffs and best responses are computed), chosen 
   matrix); members ``pure:i``; the oracle is the best pure strategy against the mixture (ties: lowest index);
   exploitability ``max_i (A p)_i`` for the mixture p over pure strategies.
 - ``"exact"`` with ``deal`` (``DealLeague``): one small open-hand 6 nimmt! deal solved by
-  ``envs.sixnimmt.solver``; members are deal policies (``uniform``, or ``tabular:br_XXX.json`` in the league
+  ``zeroleague.envs.sixnimmt.solver``; members are deal policies (``uniform``, or ``tabular:br_XXX.json`` in the league
   dir); payoffs by exact expectation; the oracle is the exact best response to the mixture's reach-weighted
-  average policy (``leagues.exploitability``), whose solver exploitability is the iteration's.
+  average policy (``zeroleague.leagues.exploitability``), whose solver exploitability is the iteration's.
 
 Persistence (league dir): ``config.json``; ``league.json`` (members, payoff matrix with null for entries not
 yet computed, per-iteration records: population size, meta-strategy, exploitability, best response, br_gain,
@@ -49,12 +49,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-
-from agents.registry import make_agent
-from leagues.harness import GameRecord, play_match
-from leagues.nash import META_SOLVERS, meta_strategy
-from leagues.store import ResultStore, pairing_key
-from leagues.tournament import make_env_game
+from zeroleague.agents.registry import make_agent
+from zeroleague.leagues.harness import GameRecord, play_match
+from zeroleague.leagues.nash import META_SOLVERS, meta_strategy
+from zeroleague.leagues.store import ResultStore, pairing_key
+from zeroleague.leagues.tournament import make_env_game
 
 ORACLES = ("ppo", "exact")
 
@@ -62,7 +61,7 @@ ORACLES = ("ppo", "exact")
 @dataclass(frozen=True)
 class PSROConfig:
     """One league. ``initial``: the first members (empty: ``random`` for "ppo", ``pure:0`` for a matrix game,
-    ``uniform`` for a deal). ``ppo``: ``baselines.ppo.PPOConfig`` fields overridden for every best response
+    ``uniform`` for a deal). ``ppo``: ``zeroleague.baselines.ppo.PPOConfig`` fields overridden for every best response
     (e.g. ``total_steps``). ``matrix`` / ``deal`` (``{"hands": [[...], [...]], "rows": [...], "row_choice":
     "player"}``): the game of the "exact" oracle, exactly one of them. ``iterations``: best responses to add
     (may be raised to extend a finished league)."""
@@ -187,14 +186,14 @@ class LocalBackend:
 
 
 def make_backend(name: str, address: str | None = None, num_cpus: int | None = None) -> Backend:
-    """``"local"`` or ``"ray"`` (``leagues.ray_backend``, imported only here; needs the ``ray`` extra) on the
+    """``"local"`` or ``"ray"`` (``zeroleague.leagues.ray_backend``, imported only here; needs the ``ray`` extra) on the
     cluster at ``address`` or a local instance of ``num_cpus`` CPUs."""
     if name == "local":
         if address is not None or num_cpus is not None:
             raise ValueError("address and num_cpus are settings of the ray backend, not of 'local'")
         return LocalBackend()
     if name == "ray":
-        from leagues.ray_backend import RayBackend
+        from zeroleague.leagues.ray_backend import RayBackend
 
         return RayBackend(address=address, num_cpus=num_cpus)
     raise ValueError(f"unknown backend {name!r} (expected 'local' or 'ray')")
@@ -267,11 +266,11 @@ class MatrixLeague:
 
 
 class DealLeague:
-    """One open-hand 6 nimmt! deal (``envs.sixnimmt.solver.Deal``) with exact payoffs and oracle; best
+    """One open-hand 6 nimmt! deal (``zeroleague.envs.sixnimmt.solver.Deal``) with exact payoffs and oracle; best
     responses are saved as ``br_XXX.json`` tables in ``league_dir``."""
 
     def __init__(self, deal: Any, league_dir: str | Path):
-        from envs.sixnimmt.solver import Deal
+        from zeroleague.envs.sixnimmt.solver import Deal
 
         self.deal = (
             deal
@@ -288,7 +287,7 @@ class DealLeague:
 
     def policy(self, member: str):
         """The deal policy of ``member`` (``uniform`` or ``tabular:FILE`` relative to the league dir)."""
-        from leagues.exploitability import TabularPolicy, uniform_policy
+        from zeroleague.leagues.exploitability import TabularPolicy, uniform_policy
 
         if member not in self._policies:
             name, _, arg = member.partition(":")
@@ -304,14 +303,14 @@ class DealLeague:
         return ["uniform"]
 
     def payoff(self, a: str, b: str) -> float:
-        from leagues.exploitability import expected_margin
+        from zeroleague.leagues.exploitability import expected_margin
 
         pa, pb = self.policy(a), self.policy(b)
         return (expected_margin(self.deal, pa, pb) - expected_margin(self.deal, pb, pa)) / 2
 
     def mixture_policy(self, members: list[str], weights: np.ndarray):
         """The reach-weighted average deal policy of ``members`` mixed with ``weights``."""
-        from leagues.exploitability import average_policy
+        from zeroleague.leagues.exploitability import average_policy
 
         keep = np.flatnonzero(weights > 0)
         return average_policy(
@@ -319,7 +318,7 @@ class DealLeague:
         )
 
     def best_response(self, members: list[str], weights: np.ndarray, iteration: int) -> str:
-        from leagues.exploitability import best_response_policy
+        from zeroleague.leagues.exploitability import best_response_policy
 
         avg = self.mixture_policy(members, weights)
         name = f"br_{iteration:03d}.json"
@@ -327,7 +326,7 @@ class DealLeague:
         return f"tabular:{name}"
 
     def exploitability(self, members: list[str], weights: np.ndarray) -> float:
-        from leagues.exploitability import exact_exploitability
+        from zeroleague.leagues.exploitability import exact_exploitability
 
         return exact_exploitability(self.deal, self.mixture_policy(members, weights))
 
@@ -370,7 +369,7 @@ class HarnessLeague:
         return symmetric_payoff(records)[0]
 
     def best_response(self, members: list[str], weights: np.ndarray, iteration: int) -> str:
-        from baselines.ppo import PPOConfig, train_ppo
+        from zeroleague.baselines.ppo import PPOConfig, train_ppo
 
         keep = np.flatnonzero(weights > 0)
         base = PPOConfig(

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from leagues.harness import GameRecord
+from zeroleague.leagues.harness import GameRecord
 
 APPLICATION = "zeroleague-results"
 SCHEMA_VERSION = 1

@@ -1,7 +1,7 @@
 """A slow, plain-Python reference of the 6 nimmt! rules (shared/rules/sixnimmt.md), written without the
 engine.
 
-One game, plain lists. The differential tests play it in lockstep with ``envs.sixnimmt.engine``; the
+One game, plain lists. The differential tests play it in lockstep with ``zeroleague.envs.sixnimmt.engine``; the
 throughput benchmark times it. Actions as in the env: ``c - 1`` plays card c, ``max_card + j`` takes row j.
 """
 

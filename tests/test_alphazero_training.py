@@ -11,14 +11,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-
-import envs
-from agents.alphazero.checkpoint import CheckpointError, load_checkpoint
-from agents.alphazero.network import NetConfig, build_network
-from agents.alphazero.train import TrainConfig, dihedral, train
-from agents.alphazero.warmstart import generate
-from agents.registry import make_agent
-from leagues.harness import play_match
+import zeroleague.envs as envs
+from zeroleague.agents.alphazero.checkpoint import CheckpointError, load_checkpoint
+from zeroleague.agents.alphazero.network import NetConfig, build_network
+from zeroleague.agents.alphazero.train import TrainConfig, dihedral, train
+from zeroleague.agents.alphazero.warmstart import generate
+from zeroleague.agents.registry import make_agent
+from zeroleague.leagues.harness import play_match
 
 
 def test_dihedral_moves_each_point_with_its_policy_entry_and_gives_eight_distinct_boards():
@@ -172,8 +171,8 @@ def test_tiny_training_improves_5x5_go_against_random(tmp_path):
     assert load_checkpoint(run / "checkpoint.pt", "go_v0").step == 8 * 80
     # an untrained network vs the trained one, behind the same small search
     untrained = tmp_path / "untrained.pt"
-    from agents.alphazero.checkpoint import save_checkpoint
-    from agents.alphazero.train import net_config_for
+    from zeroleague.agents.alphazero.checkpoint import save_checkpoint
+    from zeroleague.agents.alphazero.train import net_config_for
 
     net_cfg = net_config_for(game, cfg)
     torch.manual_seed(0)
@@ -192,8 +191,8 @@ def test_tiny_training_improves_sixnimmt_against_random(tmp_path):
                       snapshot_every=6, seed=3)
     train(cfg)
     game = envs.make_game("sixnimmt_v0")
-    from agents.alphazero.checkpoint import save_checkpoint
-    from agents.alphazero.train import net_config_for
+    from zeroleague.agents.alphazero.checkpoint import save_checkpoint
+    from zeroleague.agents.alphazero.train import net_config_for
 
     net_cfg = net_config_for(game, cfg)
     torch.manual_seed(0)
@@ -224,7 +223,7 @@ def test_explore_moves_vary_the_games_of_deterministic_players():
 
 
 def test_bad_warm_start_and_agent_settings_are_refused(tmp_path):
-    from agents.alphazero.warmstart import RecordingAgent
+    from zeroleague.agents.alphazero.warmstart import RecordingAgent
 
     game = envs.make_game("sixnimmt_v0")
     with pytest.raises(ValueError, match="random_opening"):

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import zeroleague.envs as envs
 
-import envs
 from zeroleague.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,10 +123,10 @@ def test_unusable_database_is_refused(tmp_path, capsys):
 
 
 def test_gtp_calls_the_server_lazily(monkeypatch):
-    import leagues.gtp_server
+    import zeroleague.leagues.gtp_server as gtp_server
 
     calls = []
-    monkeypatch.setattr(leagues.gtp_server, "serve", lambda spec, **kw: calls.append((spec, kw)))
+    monkeypatch.setattr(gtp_server, "serve", lambda spec, **kw: calls.append((spec, kw)))
     assert main(["gtp", "--agent", "random", "--board-size", "9", "--komi", "6.5", "--seed", "3"]) == 0
     assert calls == [("random", {"board_size": 9, "komi": 6.5, "seed": 3, "device": None})]
 

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import zeroleague.envs as envs
+from zeroleague.leagues.harness import GameRecord
+from zeroleague.leagues.tournament import pairings
 
-import envs
 from benchmarks.compare_algorithms import (
     Checkpoint,
     _fresh,
@@ -30,8 +32,6 @@ from benchmarks.compare_algorithms import (
     update_results_md,
     write_csv,
 )
-from leagues.harness import GameRecord
-from leagues.tournament import pairings
 
 SMALL = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_sixnimmt_small.toml"
 FULL = SMALL.with_name("compare_sixnimmt_full.toml")
@@ -103,8 +103,8 @@ def test_mean_margin_takes_the_agents_seat_and_side():
 
 
 def test_finished_runs_are_kept_partial_ones_restarted_and_changed_configs_refused(tmp_path):
-    from baselines.policies import default_net_config
-    from baselines.reinforce import ReinforceConfig
+    from zeroleague.baselines.policies import default_net_config
+    from zeroleague.baselines.reinforce import ReinforceConfig
 
     game = envs.make_game("sixnimmt_tactical_v0", hand_size=3)
     cfg = ReinforceConfig(opponents=("random",), total_steps=100)
@@ -183,7 +183,7 @@ def test_moves_per_game_counts_selections_and_row_choices():
 
 
 def test_league_compute_sums_best_responses_and_payoff_games(tmp_path):
-    from leagues.psro import HarnessLeague, PSROConfig
+    from zeroleague.leagues.psro import HarnessLeague, PSROConfig
 
     cfg = PSROConfig(name="lg", env_id="sixnimmt_tactical_v0", env_kwargs={"hand_size": 3}, games_per_pairing=10,
                      chunk_size=10, initial=("random",))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from zeroleague.envs.core import BatchedGame, IllegalActionError, seeds_for
 
-from envs.core import BatchedGame, IllegalActionError, seeds_for
 from tests.toygames import HighCardGame, NimGame
 
 
 def _registered(env_id: str, **kwargs):
     def make():
-        import envs
+        import zeroleague.envs as envs
 
         try:
             return envs.make_game(env_id, **kwargs)

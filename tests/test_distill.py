@@ -3,13 +3,12 @@ Agent."""
 
 import numpy as np
 import pytest
-
-from agents.base import BaseAgent
-from agents.registry import make_agent
-from baselines.policies import CheckpointError
-from envs.sixnimmt.engine import SixNimmtGame, decode_observation
-from leagues.distill import DistillConfig, collect_mixture_data, distill
-from leagues.harness import play_match
+from zeroleague.agents.base import BaseAgent
+from zeroleague.agents.registry import make_agent
+from zeroleague.baselines.policies import CheckpointError
+from zeroleague.envs.sixnimmt.engine import SixNimmtGame, decode_observation
+from zeroleague.leagues.distill import DistillConfig, collect_mixture_data, distill
+from zeroleague.leagues.harness import play_match
 
 KW = {"hand_size": 3, "max_card": 10}
 

@@ -1,16 +1,16 @@
-"""agents.alphazero.distributed: chunked self-play is the merge of per-chunk ``self_play`` runs (the Ray
+"""zeroleague.agents.alphazero.distributed: chunked self-play is the merge of per-chunk ``self_play`` runs (the Ray
 backend's equality with it is in tests/test_ray_backend.py)."""
 
 import numpy as np
 import pytest
 import torch
+from zeroleague.agents.alphazero.distributed import chunked_self_play, merge_self_play
+from zeroleague.agents.alphazero.mcts import MCTSConfig
+from zeroleague.agents.alphazero.network import NetConfig, build_network
+from zeroleague.agents.alphazero.selfplay import SelfPlayData, self_play
+from zeroleague.agents.evaluator import Evaluator
+from zeroleague.leagues.psro import derived_seed
 
-from agents.alphazero.distributed import chunked_self_play, merge_self_play
-from agents.alphazero.mcts import MCTSConfig
-from agents.alphazero.network import NetConfig, build_network
-from agents.alphazero.selfplay import SelfPlayData, self_play
-from agents.evaluator import Evaluator
-from leagues.psro import derived_seed
 from tests.toygames import NimGame
 
 NIM = "tests.toygames:NimGame"

@@ -1,4 +1,4 @@
-"""agents.evaluator: device choice, masked priors, value shapes, one forward pass per call, accounting."""
+"""zeroleague.agents.evaluator: device choice, masked priors, value shapes, one forward pass per call, accounting."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-
-from agents.evaluator import Evaluator, pick_device
+from zeroleague.agents.evaluator import Evaluator, pick_device
 
 
 class Linear(nn.Module):

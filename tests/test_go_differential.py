@@ -12,8 +12,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from zeroleague.envs.go.engine import GoGame
 
-from envs.go.engine import GoGame
 from tests.go_reference import EMPTY, ReferenceGo
 
 

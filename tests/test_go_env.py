@@ -9,11 +9,10 @@ import re
 
 import numpy as np
 import pytest
+import zeroleague.envs as envs
 from pettingzoo.test import api_test, render_test, seed_test
-
-import envs
-from envs.core import IllegalActionError
-from envs.go import go_v0
+from zeroleague.envs.core import IllegalActionError
+from zeroleague.envs.go import go_v0
 
 
 @pytest.mark.parametrize("size, cycles", [(5, 1000), (9, 1000), (19, 1000)])

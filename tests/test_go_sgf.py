@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sgfmill import sgf
-
-from envs.core import IllegalActionError
-from envs.go.engine import GoGame
-from envs.go.sgf import from_sgf, load_sgf, replay, result_string, state_to_sgf, to_sgf
+from zeroleague.envs.core import IllegalActionError
+from zeroleague.envs.go.engine import GoGame
+from zeroleague.envs.go.sgf import from_sgf, load_sgf, replay, result_string, state_to_sgf, to_sgf
 
 
 def test_coordinates_follow_sgf_with_row_zero_at_the_top():

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from agents.base import DecisionBatch
-from agents.registry import make_agent
-from baselines.gtp import (
+from zeroleague.agents.base import DecisionBatch
+from zeroleague.agents.registry import make_agent
+from zeroleague.baselines.gtp import (
     GTPEngineError,
     GTPError,
     GTPProcess,
@@ -24,11 +23,11 @@ from baselines.gtp import (
     parse_command,
     vertex_to_action,
 )
-from baselines.gtp_agent import GTPAgent, GTPAgentError
-from envs.go.engine import GoGame
-from envs.go.sgf import result_string
-from leagues.gtp_server import GTPServer, serve
-from leagues.harness import play_match
+from zeroleague.baselines.gtp_agent import GTPAgent, GTPAgentError
+from zeroleague.envs.go.engine import GoGame
+from zeroleague.envs.go.sgf import result_string
+from zeroleague.leagues.gtp_server import GTPServer, serve
+from zeroleague.leagues.harness import play_match
 
 ROOT = Path(__file__).resolve().parents[1]
 GNUGO = find_binary("gnugo", "GNUGO_BIN")

@@ -1,13 +1,13 @@
-"""leagues.harness.play_match: batching, validation, resignation, records, seeding and seat fairness."""
+"""zeroleague.leagues.harness.play_match: batching, validation, resignation, records, seeding and seat fairness."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch
+from zeroleague.agents.registry import make_agent
+from zeroleague.leagues.harness import AgentActionError, game_seeds, play_match
 
-from agents.base import RESIGN, BaseAgent, DecisionBatch
-from agents.registry import make_agent
-from leagues.harness import AgentActionError, game_seeds, play_match
 from tests.toygames import HighCardGame, NimGame, NimOptimalAgent, ToyRandomAgent
 
 
@@ -248,7 +248,7 @@ def test_on_game_sees_every_game_once():
 @pytest.mark.parametrize("kind", ["nim", "highcard", "sixnimmt"])
 def test_seat_swapping_is_fair_for_equal_agents(kind):
     if kind == "sixnimmt":
-        import envs
+        import zeroleague.envs as envs
 
         game = envs.make_game("sixnimmt_v0")
         a, b = make_agent("random", game, seed=1), make_agent("random", game, seed=2)
@@ -263,7 +263,7 @@ def test_seat_swapping_is_fair_for_equal_agents(kind):
 
 
 def test_sixnimmt_records_carry_penalties_consistent_with_the_result():
-    import envs
+    import zeroleague.envs as envs
 
     game = envs.make_game("sixnimmt_v0")
     res = play_match(
@@ -283,7 +283,7 @@ def test_sixnimmt_records_carry_penalties_consistent_with_the_result():
 
 
 def test_deterministic_agents_on_a_real_engine_give_the_same_games_whatever_the_batching():
-    import envs
+    import zeroleague.envs as envs
 
     game = envs.make_game("sixnimmt_v0")
     runs = [
@@ -313,8 +313,8 @@ def test_deterministic_agents_on_a_real_engine_give_the_same_games_whatever_the_
 
 
 def test_go_games_export_as_sgf(tmp_path):
-    import envs
-    from envs.go.sgf import from_sgf
+    import zeroleague.envs as envs
+    from zeroleague.envs.go.sgf import from_sgf
 
     game = envs.make_game("go_v0", board_size=5)
     res = play_match(
@@ -365,7 +365,7 @@ def test_self_play_makes_one_act_call_per_step_over_both_seats():
 def test_each_deal_is_played_from_both_seats():
     """Games 2k and 2k+1 share a deal with the seats swapped: the same deterministic agent on both sides plays
     them alike seat by seat, so agent_a (seat 0, then seat 1) scores them opposite, whatever the batching."""
-    import envs
+    import zeroleague.envs as envs
 
     game = envs.make_game("sixnimmt_tactical_v0", hand_size=3)
     state = game.init(40, game_seeds(4, range(40)))

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import envs
-from agents.base import DecisionBatch
-from agents.registry import make_agent
-from envs.sixnimmt.engine import ROW_CHOICE, SixNimmtGame, decode_observation
+import zeroleague.envs as envs
+from zeroleague.agents.base import DecisionBatch
+from zeroleague.agents.registry import make_agent
+from zeroleague.envs.sixnimmt.engine import ROW_CHOICE, SixNimmtGame, decode_observation
 
 BOTS = ["lowest", "highest", "lowest_fitting", "closest_gap"]
 
@@ -106,7 +105,7 @@ def test_closest_gap_beats_random():
 
 
 def test_random_agent_plays_the_same_games_whatever_the_batching():
-    from leagues.harness import play_match
+    from zeroleague.leagues.harness import play_match
 
     game = envs.make_game("sixnimmt_v0")
     runs = []

@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 import pytest
+from zeroleague.agents.alphazero.mcts import MCTS, MCTSConfig, Tree, check_tree, choose_actions, uniform_evaluate
 
-from agents.alphazero.mcts import MCTS, MCTSConfig, Tree, check_tree, choose_actions, uniform_evaluate
 from tests.toygames import NimGame
 
 
@@ -208,7 +208,7 @@ def test_search_refuses_terminal_roots_and_bad_config():
 
 # --- Go -----------------------------------------------------------------------------------------------------
 
-go_engine = pytest.importorskip("envs.go.engine")
+go_engine = pytest.importorskip("zeroleague.envs.go.engine")
 
 
 def _pt(r: int, c: int) -> int:
@@ -303,8 +303,8 @@ def test_virtual_loss_spreads_leaves_and_keeps_invariants():
 
 torch = pytest.importorskip("torch")
 
-from agents.alphazero.checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
-from agents.alphazero.network import NetConfig, build_network, pad_planes, unpad_policy  # noqa: E402
+from zeroleague.agents.alphazero.checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
+from zeroleague.agents.alphazero.network import NetConfig, build_network, pad_planes, unpad_policy  # noqa: E402
 
 GO_NET = NetConfig(kind="resnet", in_channels=4, board_size=9, blocks=2, channels=16, value_hidden=16)
 
@@ -367,10 +367,10 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
 
 # --- the agent ----------------------------------------------------------------------------------------------
 
-from agents.alphazero.agent import AlphaZeroAgent, game_kwargs  # noqa: E402
-from agents.base import RESIGN, DecisionBatch  # noqa: E402
-from agents.registry import make_agent  # noqa: E402
-from leagues.harness import play_match  # noqa: E402
+from zeroleague.agents.alphazero.agent import AlphaZeroAgent, game_kwargs  # noqa: E402
+from zeroleague.agents.base import RESIGN, DecisionBatch  # noqa: E402
+from zeroleague.agents.registry import make_agent  # noqa: E402
+from zeroleague.leagues.harness import play_match  # noqa: E402
 
 
 def _batch(game, st, game_ids):
@@ -429,7 +429,7 @@ def test_hidden_information_games_are_refused_clearly():
 
 
 def test_az_factory_checks_the_checkpoint_game(tmp_path):
-    pytest.importorskip("agents.evaluator")
+    pytest.importorskip("zeroleague.agents.evaluator")
     game = go_engine.GoGame(board_size=9, komi=7.5)
     net = build_network(GO_NET)
     path = tmp_path / "go9.pt"
@@ -445,7 +445,7 @@ def test_az_factory_checks_the_checkpoint_game(tmp_path):
 
 
 def test_az_searches_in_the_value_scale_its_network_was_trained_with(tmp_path):
-    pytest.importorskip("agents.evaluator")
+    pytest.importorskip("zeroleague.agents.evaluator")
     game = go_engine.GoGame(board_size=9, komi=7.5)
     path = tmp_path / "go9.pt"
     save_checkpoint(path, build_network(GO_NET), GO_NET, "go_v0", game_kwargs(game), step=0,
@@ -459,8 +459,8 @@ def test_az_searches_in_the_value_scale_its_network_was_trained_with(tmp_path):
 
 from dataclasses import replace  # noqa: E402
 
-from agents.alphazero.selfplay import self_play  # noqa: E402
-from agents.alphazero.train import TrainConfig, train  # noqa: E402
+from zeroleague.agents.alphazero.selfplay import self_play  # noqa: E402
+from zeroleague.agents.alphazero.train import TrainConfig, train  # noqa: E402
 
 
 def test_self_play_value_targets_have_the_mover_sign():
@@ -529,7 +529,7 @@ def test_self_play_value_targets_are_the_returns_from_each_state_on():
     value_scale 100 nothing is clipped and every target is (final return - return so far) / 100, a whole
     number of bullheads no larger than the deck's 9, and the targets differ from the final outcome (0 or
     +-1); with value_scale 1 they are whole bullheads clipped to [-1, 1]."""
-    from envs.sixnimmt.engine import SixNimmtGame
+    from zeroleague.envs.sixnimmt.engine import SixNimmtGame
 
     game = SixNimmtGame(max_card=8, hand_size=2)
     data = {s: self_play(game, uniform_evaluate, MCTSConfig(num_simulations=16, value_scale=s), num_games=12,

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 from scipy.optimize import linprog
-
-from leagues.nash import META_SOLVERS, meta_strategy, solve_matrix_game
+from zeroleague.leagues.nash import META_SOLVERS, meta_strategy, solve_matrix_game
 
 RPS = np.array([[0.0, -1, 1], [1, 0, -1], [-1, 1, 0]])
 

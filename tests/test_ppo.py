@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from zeroleague.agents.base import DecisionBatch
+from zeroleague.agents.registry import make_agent
+from zeroleague.baselines.policies import CheckpointError, load_checkpoint
+from zeroleague.baselines.ppo import PPOConfig, load_ppo_policy, train_ppo
+from zeroleague.envs.gym_views import SingleAgentView
+from zeroleague.envs.registry import make_game
 
-from agents.base import DecisionBatch
-from agents.registry import make_agent
-from baselines.policies import CheckpointError, load_checkpoint
-from baselines.ppo import PPOConfig, load_ppo_policy, train_ppo
-from envs.gym_views import SingleAgentView
-from envs.registry import make_game
 from tests.toygames import HighCardGame
 
 
@@ -107,7 +107,7 @@ def test_training_run_and_checkpoint_agent(tmp_path):
 
 
 def test_card_net_policy_round_trip(tmp_path):
-    from baselines.policies import ActionScores, CardTrunk
+    from zeroleague.baselines.policies import ActionScores, CardTrunk
 
     game = make_game("sixnimmt_tactical_v0")
     net_config = {"kind": "cards", "max_card": 24, "num_players": 2, "max_hand": 10, "hidden": 8}
@@ -161,7 +161,7 @@ def test_needs_an_opponent(tmp_path):
 def test_ppo_best_response_exploits_lowest(tmp_path):
     # On the tactical deck both hands are known, so `lowest` (always its lowest card) is fully predictable: a
     # best response must beat it clearly, and by far more than a uniformly random player does.
-    from leagues.harness import play_match
+    from zeroleague.leagues.harness import play_match
 
     cfg = PPOConfig(env_id="sixnimmt_tactical_v0", opponents=("lowest",), total_steps=100_000, seed=0, device="cpu")
     path = train_ppo(cfg, tmp_path)["final_checkpoint"]

@@ -5,10 +5,9 @@ import json
 
 import numpy as np
 import pytest
-
-from envs.sixnimmt.solver import Deal, solve
-from leagues.exploitability import expected_margin
-from leagues.psro import (
+from zeroleague.envs.sixnimmt.solver import Deal, solve
+from zeroleague.leagues.exploitability import expected_margin
+from zeroleague.leagues.psro import (
     DealLeague,
     HarnessLeague,
     LocalBackend,
@@ -20,7 +19,7 @@ from leagues.psro import (
     play_chunk,
     run_psro,
 )
-from leagues.store import ResultStore, pairing_key
+from zeroleague.leagues.store import ResultStore, pairing_key
 
 # rock-paper-scissors-lizard-spock: each beats two and loses to two; the unique equilibrium is uniform
 RPSLS = tuple(

@@ -1,4 +1,4 @@
-"""leagues.ratings: Bradley–Terry on the Elo scale, bootstrap intervals, anchoring, one-sided records,
+"""zeroleague.leagues.ratings: Bradley–Terry on the Elo scale, bootstrap intervals, anchoring, one-sided records,
 outputs."""
 
 from __future__ import annotations
@@ -7,8 +7,7 @@ import math
 
 import numpy as np
 import pytest
-
-from leagues.ratings import fit_ratings
+from zeroleague.leagues.ratings import fit_ratings
 
 TRUE = {"random": 0.0, "weak": -120.0, "mid": 150.0, "good": 320.0, "best": 520.0}
 

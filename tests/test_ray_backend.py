@@ -13,13 +13,14 @@ import torch
 
 ray = pytest.importorskip("ray")
 
-from agents.alphazero.distributed import chunked_self_play  # noqa: E402
-from agents.alphazero.mcts import MCTSConfig  # noqa: E402
-from agents.alphazero.network import NetConfig, build_network  # noqa: E402
-from leagues.psro import LocalBackend, PSROConfig, chunk_jobs, run_psro  # noqa: E402
-from leagues.ray_backend import RayBackend  # noqa: E402
-from leagues.store import ResultStore  # noqa: E402
-from leagues.tournament import AgentEntry, TournamentConfig, run_tournament  # noqa: E402
+from zeroleague.agents.alphazero.distributed import chunked_self_play  # noqa: E402
+from zeroleague.agents.alphazero.mcts import MCTSConfig  # noqa: E402
+from zeroleague.agents.alphazero.network import NetConfig, build_network  # noqa: E402
+from zeroleague.leagues.psro import LocalBackend, PSROConfig, chunk_jobs, run_psro  # noqa: E402
+from zeroleague.leagues.ray_backend import RayBackend  # noqa: E402
+from zeroleague.leagues.store import ResultStore  # noqa: E402
+from zeroleague.leagues.tournament import AgentEntry, TournamentConfig, run_tournament  # noqa: E402
+
 from zeroleague.cli import main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,10 +133,10 @@ def test_cli_backend_flags_are_checked(flags, match, tmp_path, capsys):
 @pytest.mark.parametrize(
     "env, env_kwargs",
     [("tests.toygames:NimGame", {"min_pile": 4, "max_pile": 12}),
-     ("envs.sixnimmt.engine:SixNimmtGame", {"max_card": 10, "hand_size": 3})],
+     ("zeroleague.envs.sixnimmt.engine:SixNimmtGame", {"max_card": 10, "hand_size": 3})],
 )
 def test_chunked_self_play_equals_local(backend, env, env_kwargs):
-    from leagues.tournament import make_env_game
+    from zeroleague.leagues.tournament import make_env_game
 
     game = make_env_game(env, env_kwargs)
     net = NetConfig(kind="mlp", obs_dim=int(np.prod(game.obs_shape)), num_actions=game.num_actions, blocks=1,
@@ -158,7 +159,8 @@ def test_the_core_never_imports_ray(tmp_path):
     cfg.write_text('name = "c"\nenv = "sixnimmt_v0"\ngames_per_pairing = 2\nbootstrap = 5\n'
                    'agents = ["random", "lowest"]\n')
     code = (
-        "import sys, envs, agents, leagues, leagues.psro, agents.alphazero.distributed\n"
+        "import sys, zeroleague.envs, zeroleague.agents, zeroleague.leagues, zeroleague.leagues.psro\n"
+        "import zeroleague.agents.alphazero.distributed\n"
         "from zeroleague.cli import main\n"
         f"assert main(['tournament', {str(cfg)!r}, '--db', {str(tmp_path / 'db.sqlite')!r}, "
         f"'--out', {str(tmp_path)!r}, '--no-progress']) == 0\n"
@@ -169,7 +171,7 @@ def test_the_core_never_imports_ray(tmp_path):
 
 
 def test_training_with_ray_self_play_workers_equals_local_chunks(backend, tmp_path):
-    from agents.alphazero.train import TrainConfig, train
+    from zeroleague.agents.alphazero.train import TrainConfig, train
 
     cfg = TrainConfig(env_id="sixnimmt_v0", env_kwargs={}, iterations=1, games_per_iteration=6, parallel_games=3,
                       sims=4, channels=8, batch_size=16, train_steps=2, resign_threshold=None, value_scale=10.0,

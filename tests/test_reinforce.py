@@ -7,10 +7,9 @@ import json
 import numpy as np
 import pytest
 import torch
-
-from agents.base import DecisionBatch
-from agents.registry import make_agent
-from baselines.policies import (
+from zeroleague.agents.base import DecisionBatch
+from zeroleague.agents.registry import make_agent
+from zeroleague.baselines.policies import (
     CardTrunk,
     CheckpointError,
     PolicyAgent,
@@ -21,10 +20,11 @@ from baselines.policies import (
     masked_logits,
     select_actions,
 )
-from baselines.reinforce import ReinforceConfig, discounted_returns, reinforce_loss, train_reinforce
-from envs.registry import make_game
-from envs.sixnimmt.engine import decode_observation, obs_slices
-from envs.sixnimmt.rules import bullheads, cheapest_row, row_bullheads, target_row
+from zeroleague.baselines.reinforce import ReinforceConfig, discounted_returns, reinforce_loss, train_reinforce
+from zeroleague.envs.registry import make_game
+from zeroleague.envs.sixnimmt.engine import decode_observation, obs_slices
+from zeroleague.envs.sixnimmt.rules import bullheads, cheapest_row, row_bullheads, target_row
+
 from tests.toygames import HighCardGame, NimGame
 
 
@@ -394,7 +394,7 @@ def test_bad_opponent_weights(tmp_path):
 
 @pytest.mark.slow
 def test_reinforce_beats_random_on_six_nimmt(tmp_path):
-    from leagues.harness import play_match
+    from zeroleague.leagues.harness import play_match
 
     cfg = ReinforceConfig(env_id="sixnimmt_v0", opponents=("random",), total_steps=300_000, num_games=32, seed=0)
     path = train_reinforce(cfg, tmp_path)["final_checkpoint"]

@@ -8,11 +8,10 @@ import pickle
 
 import numpy as np
 import pytest
+import zeroleague.envs as envs
 from pettingzoo.test import api_test, seed_test
-
-import envs
-from envs.core import IllegalActionError
-from envs.sixnimmt import sixnimmt_tactical_v0, sixnimmt_v0
+from zeroleague.envs.core import IllegalActionError
+from zeroleague.envs.sixnimmt import sixnimmt_tactical_v0, sixnimmt_v0
 
 MODULES = [sixnimmt_v0, sixnimmt_tactical_v0]
 

@@ -11,9 +11,8 @@ import copy
 
 import numpy as np
 import pytest
-
-from envs.sixnimmt.engine import SixNimmtGame
-from envs.sixnimmt.solver import (
+from zeroleague.envs.sixnimmt.engine import SixNimmtGame
+from zeroleague.envs.sixnimmt.solver import (
     MAX_HAND,
     Deal,
     auto_row,
@@ -23,7 +22,8 @@ from envs.sixnimmt.solver import (
     resolve_trick,
     solve,
 )
-from leagues.nash import solve_matrix_game
+from zeroleague.leagues.nash import solve_matrix_game
+
 from tests.sixnimmt_reference import ReferenceGame
 
 TOL = 1e-7

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from agents.alphazero.mcts import JOINT, MCTS, MCTSConfig, check_tree, uniform_evaluate
-from agents.base import DecisionBatch
-from agents.registry import make_agent
-from envs.sixnimmt.engine import SixNimmtGame
-from envs.sixnimmt.solver import deal_from_state, exploitability, solve
-from leagues.harness import play_match
+from zeroleague.agents.alphazero.mcts import JOINT, MCTS, MCTSConfig, check_tree, uniform_evaluate
+from zeroleague.agents.base import DecisionBatch
+from zeroleague.agents.registry import make_agent
+from zeroleague.envs.sixnimmt.engine import SixNimmtGame
+from zeroleague.envs.sixnimmt.solver import deal_from_state, exploitability, solve
+from zeroleague.leagues.harness import play_match
 
 
 def _batch(game, state, player: int) -> DecisionBatch:

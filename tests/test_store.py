@@ -1,4 +1,4 @@
-"""leagues.store.ResultStore: round trips, idempotence, refusing (and never touching) files that are not
+"""zeroleague.leagues.store.ResultStore: round trips, idempotence, refusing (and never touching) files that are not
 ours."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import sqlite3
 
 import numpy as np
 import pytest
+from zeroleague.leagues.harness import play_match
+from zeroleague.leagues.store import ResultStore, StoreError, pairing_key
 
-from leagues.harness import play_match
-from leagues.store import ResultStore, StoreError, pairing_key
 from tests.toygames import NimGame, NimOptimalAgent, ToyRandomAgent
 
 

@@ -1,4 +1,4 @@
-"""leagues.tournament: configs, round robin / gauntlet, resume (in process and after a SIGKILL), outputs."""
+"""zeroleague.leagues.tournament: configs, round robin / gauntlet, resume (in process and after a SIGKILL), outputs."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from leagues.store import ResultStore, StoreError, pairing_key
-from leagues.tournament import AgentEntry, TournamentConfig, load_config, pairings, run_tournament
+from zeroleague.leagues.store import ResultStore, StoreError, pairing_key
+from zeroleague.leagues.tournament import AgentEntry, TournamentConfig, load_config, pairings, run_tournament
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Tiny games implementing ``envs.core.BatchedGame`` exactly, in vectorised numpy, for tests of the harness,
+"""Tiny games implementing ``zeroleague.envs.core.BatchedGame`` exactly, in vectorised numpy, for tests of the harness,
 the store/tournament pipeline and the search.
 
 ``NimGame``
@@ -22,11 +22,10 @@ import time
 from dataclasses import dataclass, fields
 
 import numpy as np
-
-from agents.base import BaseAgent, DecisionBatch
-from agents.registry import register_agent
-from baselines.heuristics import RandomAgent
-from envs.core import IllegalActionError, seeds_for
+from zeroleague.agents.base import BaseAgent, DecisionBatch
+from zeroleague.agents.registry import register_agent
+from zeroleague.baselines.heuristics import RandomAgent
+from zeroleague.envs.core import IllegalActionError, seeds_for
 
 
 def _per_game_players(player: int | np.ndarray, n: int) -> np.ndarray:
@@ -173,7 +172,7 @@ class HighCardGame:
     """Simultaneous hidden-hand trick game (module docstring). Action ``c`` plays card ``c + 1``.
 
     Observation for seat p, length ``3 * deck + 1``: own hand, revealed cards, own pending card (one-hot each)
-    and own return / ``hand``. Information state for p (the convention of ``envs.sixnimmt.engine``): the
+    and own return / ``hand``. Information state for p (the convention of ``zeroleague.envs.sixnimmt.engine``): the
     opponent's pending card goes back into its hand and the trick is rewound to seat 0 (so a search treats the
     two choices as simultaneous); the opponent's hand is cleared (unknown; its size is ``hand - tricks``)."""
 

@@ -16,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from agents.registry import convert_value
+from zeroleague.agents.registry import convert_value
 from zeroleague.league_cli import add_league_parser
 from zeroleague.train_cli import add_train_parser
 
@@ -29,8 +29,8 @@ def _kwarg(text: str) -> tuple[str, object]:
 
 
 def _cmd_tournament(args: argparse.Namespace) -> int:
-    from leagues.psro import make_backend
-    from leagues.tournament import load_config, run_tournament, with_overrides
+    from zeroleague.leagues.psro import make_backend
+    from zeroleague.leagues.tournament import load_config, run_tournament, with_overrides
 
     if args.backend != "ray" and (args.address is not None or args.num_cpus is not None):
         raise ValueError("--address and --num-cpus are for --backend ray")
@@ -57,9 +57,9 @@ def _cmd_tournament(args: argparse.Namespace) -> int:
 
 
 def _cmd_play(args: argparse.Namespace) -> int:
-    from agents.registry import make_agent
-    from leagues.harness import play_match
-    from leagues.tournament import agent_seed, make_env_game
+    from zeroleague.agents.registry import make_agent
+    from zeroleague.leagues.harness import play_match
+    from zeroleague.leagues.tournament import agent_seed, make_env_game
 
     game = make_env_game(args.env, dict(args.env_kwarg))
     a = make_agent(args.agent_a, game, seed=agent_seed(args.seed, args.agent_a), device=args.device)
@@ -76,21 +76,21 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
 
 def _cmd_envs(args: argparse.Namespace) -> int:
-    import envs
+    import zeroleague.envs as envs
 
     print("\n".join(envs.registry))
     return 0
 
 
 def _cmd_agents(args: argparse.Namespace) -> int:
-    from agents.registry import agent_names
+    from zeroleague.agents.registry import agent_names
 
     print("\n".join(agent_names()))
     return 0
 
 
 def _cmd_gtp(args: argparse.Namespace) -> int:
-    from leagues.gtp_server import serve
+    from zeroleague.leagues.gtp_server import serve
 
     serve(args.agent, board_size=args.board_size, komi=args.komi, seed=args.seed, device=args.device)
     return 0
@@ -149,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     user's input (bad config, unknown agent or env, unusable database) print one line to stderr and return
     2."""
     args = build_parser().parse_args(argv)
-    from leagues.store import StoreError
+    from zeroleague.leagues.store import StoreError
 
     try:
         return args.func(args)

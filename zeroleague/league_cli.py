@@ -8,15 +8,15 @@ The file (see ``benchmarks/league_sixnimmt.toml``) has the tables
 
 - ``[league]``: ``leagues.psro.PSROConfig`` fields plus ``out`` (the league dir); ``[league.ppo]``: PPO fields
   for every best response;
-- ``[distill]`` (optional; "ppo" leagues): ``leagues.distill.DistillConfig`` fields but env and members;
+- ``[distill]`` (optional; "ppo" leagues): ``zeroleague.leagues.distill.DistillConfig`` fields but env and members;
   the league's final meta-strategy over its members is distilled into ``OUT/distilled.pt``;
 - ``[exploitability]`` (optional): ``ppo_steps``, ``eval_games``: a fresh PPO best response against the
-  distilled agent (``leagues.exploitability.estimated_exploitability``);
-- ``[tournament]`` (optional): ``leagues.tournament.TournamentConfig`` fields (``env``/``env_kwargs``
+  distilled agent (``zeroleague.leagues.exploitability.estimated_exploitability``);
+- ``[tournament]`` (optional): ``zeroleague.leagues.tournament.TournamentConfig`` fields (``env``/``env_kwargs``
   default to the league's); in ``agents`` the spec ``"{distilled}"`` stands for the distilled agent
   (``distilled:PATH``).
 
-Outputs in the league dir: ``league.json``/``metrics.jsonl`` (``leagues.psro``), ``report.md`` (per-iteration
+Outputs in the league dir: ``league.json``/``metrics.jsonl`` (``zeroleague.leagues.psro``), ``report.md`` (per-iteration
 table: population, the meta-strategy's largest weights, exploitability when exact, the best response's gain;
 the distillation's and the exploitability estimate's numbers) and ``exploitability.png``; the tournament
 writes its own ratings table and plots to its ``out``. Re-running resumes every stage. The last line printed
@@ -111,10 +111,10 @@ def run_league_file(
     log=print,
 ) -> dict[str, Any]:
     """Run every stage the file ``path`` asks for (module docstring); returns the summary dict."""
-    from leagues.distill import DistillConfig, distill
-    from leagues.exploitability import estimated_exploitability
-    from leagues.psro import PSROConfig, run_psro
-    from leagues.tournament import AgentEntry, TournamentConfig, make_env_game, run_tournament
+    from zeroleague.leagues.distill import DistillConfig, distill
+    from zeroleague.leagues.exploitability import estimated_exploitability
+    from zeroleague.leagues.psro import PSROConfig, run_psro
+    from zeroleague.leagues.tournament import AgentEntry, TournamentConfig, make_env_game, run_tournament
 
     with open(path, "rb") as f:
         data = tomllib.load(f)

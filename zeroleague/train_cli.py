@@ -19,7 +19,7 @@ import dataclasses
 import json
 from typing import Any
 
-from agents.registry import convert_value
+from zeroleague.agents.registry import convert_value
 
 
 def _json_value(text: str) -> Any:
@@ -85,7 +85,7 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
             help="override any config field (repeatable), e.g. learning_rate=3e-4",
         )
         p.set_defaults(func=run_train)
-    from agents.alphazero.train import add_config_arguments
+    from zeroleague.agents.alphazero.train import add_config_arguments
 
     az = algos.add_parser("alphazero", help="AlphaZero self-play training (synchronous collect -> train)")
     add_config_arguments(az)
@@ -94,7 +94,7 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_alphazero(args: argparse.Namespace) -> int:
     """``zeroleague train alphazero --FIELD VALUE ...`` (``TrainConfig`` fields)."""
-    from agents.alphazero.train import config_from_args, train
+    from zeroleague.agents.alphazero.train import config_from_args, train
 
     train(config_from_args(args))
     return 0
@@ -103,12 +103,12 @@ def run_alphazero(args: argparse.Namespace) -> int:
 def build_config(args: argparse.Namespace):
     """The frozen config of ``args`` (a ReinforceConfig or PPOConfig)."""
     if args.algo == "reinforce":
-        from baselines.reinforce import ReinforceConfig as config_cls
+        from zeroleague.baselines.reinforce import ReinforceConfig as config_cls
 
         if args.self_play == bool(args.opponent):
             raise ValueError("train reinforce needs exactly one of --self-play or --opponent SPEC")
     else:
-        from baselines.ppo import PPOConfig as config_cls
+        from zeroleague.baselines.ppo import PPOConfig as config_cls
 
         if not args.opponent:
             raise ValueError("train ppo needs at least one --opponent SPEC")
@@ -135,9 +135,9 @@ def run_train(args: argparse.Namespace) -> int:
     """Run the training described by ``args``; prints the result as one JSON line."""
     cfg = build_config(args)
     if args.algo == "reinforce":
-        from baselines.reinforce import train_reinforce as train
+        from zeroleague.baselines.reinforce import train_reinforce as train
     else:
-        from baselines.ppo import train_ppo as train
+        from zeroleague.baselines.ppo import train_ppo as train
     result = train(cfg, args.out)
     print(json.dumps(result, sort_keys=True))
     return 0

@@ -24,5 +24,5 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str):
     if name in _EXPORTS:
-        return getattr(importlib.import_module(f"agents.alphazero.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'agents.alphazero' has no attribute {name!r}")
+        return getattr(importlib.import_module(f"zeroleague.agents.alphazero.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'zeroleague.agents.alphazero' has no attribute {name!r}")

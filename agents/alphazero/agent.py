@@ -1,5 +1,5 @@
-"""The AlphaZero player: batched PUCT search (``agents.alphazero.mcts``) from the engine states the harness
-passes (``needs_states=True``), the network behind an ``agents.evaluator.Evaluator``, the most-visited move
+"""The AlphaZero player: batched PUCT search (``zeroleague.agents.alphazero.mcts``) from the engine states the harness
+passes (``needs_states=True``), the network behind an ``zeroleague.agents.evaluator.Evaluator``, the most-visited move
 played.
 
 Specs: ``az:PATH[,sims=200,c_puct=1.25,leaves_per_wave=1,fpu=0.0,resign=0.0,reuse=true,explore_moves=0,threads=N]``
@@ -28,8 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-from agents.alphazero.mcts import (
+from zeroleague.agents.alphazero.mcts import (
     MCTS,
     Evaluate,
     MCTSConfig,
@@ -38,9 +37,9 @@ from agents.alphazero.mcts import (
     selection_actions,
     uniform_evaluate,
 )
-from agents.base import RESIGN, BaseAgent, DecisionBatch
-from agents.registry import register_agent
-from envs.core import BatchedGame
+from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch
+from zeroleague.agents.registry import register_agent
+from zeroleague.envs.core import BatchedGame
 
 _GAME_KWARGS = ("board_size", "komi", "history")
 
@@ -87,7 +86,7 @@ class AlphaZeroAgent(BaseAgent):
     def _explore(self, actions: np.ndarray, visits: np.ndarray, game_ids: np.ndarray) -> None:
         """Replace, in games still within their first ``explore_moves`` own moves, the action by a draw
         proportional to the root visits (module docstring)."""
-        from baselines.heuristics import counter_uniform
+        from zeroleague.baselines.heuristics import counter_uniform
 
         ids = np.asarray(game_ids, dtype=np.int64)
         done = np.array([self._moves.get(int(g), 0) for g in ids], dtype=np.int64)
@@ -166,8 +165,8 @@ def make_az(game: BatchedGame, path: str, *, seed: int = 0, device: str | None =
     the network was trained with (the checkpoint's ``extra["value_scale"]``, else 1). ``threads``: sets torch's
     CPU thread count (process-wide); on a machine whose cores are busy (other agents, GTP engines) 1 thread
     avoids oversubscription, which made a 9x9 search ~30x slower here (7.2 s vs 0.25 s per 400-sim move)."""
-    from agents.alphazero.checkpoint import load_checkpoint  # torch is imported only when a net is used
-    from agents.evaluator import Evaluator, pick_device
+    from zeroleague.agents.alphazero.checkpoint import load_checkpoint  # torch is imported only when a net is used
+    from zeroleague.agents.evaluator import Evaluator, pick_device
 
     if threads is not None:
         import torch

@@ -2,13 +2,13 @@
 
 ``chunked_self_play`` splits ``num_games`` self-play games into chunks of ``chunk_games`` (the last one may be
 smaller). Chunk ``c`` is one ``SelfPlayJob``: wherever it runs, ``play_selfplay_chunk`` rebuilds the game
-(``leagues.tournament.make_env_game``) and the network (``build_network(net_config)`` with the given weights)
-on the CPU with ``threads`` torch threads, and calls ``agents.alphazero.selfplay.self_play`` for its games
-with the seed ``leagues.psro.derived_seed(seed, c)``. The chunks' ``SelfPlayData`` are merged in chunk order
+(``zeroleague.leagues.tournament.make_env_game``) and the network (``build_network(net_config)`` with the given weights)
+on the CPU with ``threads`` torch threads, and calls ``zeroleague.agents.alphazero.selfplay.self_play`` for its games
+with the seed ``zeroleague.leagues.psro.derived_seed(seed, c)``. The chunks' ``SelfPlayData`` are merged in chunk order
 (samples concatenated, counts summed), so the result depends on the seed, the chunking (``chunk_games``,
 ``parallel``) and ``threads`` — never on the backend, the workers or the order in which chunks finish.
 
-Backends: ``backend=None`` plays the chunks here, one after another; a ``leagues.ray_backend.RayBackend``
+Backends: ``backend=None`` plays the chunks here, one after another; a ``zeroleague.leagues.ray_backend.RayBackend``
 plays each as a Ray task reserving ``threads`` CPUs, with the weights put in Ray's object store once per call.
 Ray is never imported here (only the caller who builds a ``RayBackend`` needs it).
 """
@@ -21,14 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-
-from agents.alphazero.mcts import MCTSConfig
-from agents.alphazero.network import NetConfig, build_network
-from agents.alphazero.selfplay import SelfPlayData, self_play
-from agents.evaluator import Evaluator
+from zeroleague.agents.alphazero.mcts import MCTSConfig
+from zeroleague.agents.alphazero.network import NetConfig, build_network
+from zeroleague.agents.alphazero.selfplay import SelfPlayData, self_play
+from zeroleague.agents.evaluator import Evaluator
 
 if TYPE_CHECKING:
-    from leagues.ray_backend import RayBackend
+    from zeroleague.leagues.ray_backend import RayBackend
 
 _SAMPLE_FIELDS = ("obs", "policy", "value")
 
@@ -56,7 +55,7 @@ class SelfPlayJob:
 def play_selfplay_chunk(job: SelfPlayJob, state_dict: Mapping[str, torch.Tensor]) -> tuple[SelfPlayData, int]:
     """Play one chunk on the CPU (in whatever process runs it); returns its data and the number of positions
     the network evaluated. The process's torch thread count is restored afterwards."""
-    from leagues.tournament import make_env_game
+    from zeroleague.leagues.tournament import make_env_game
 
     game = make_env_game(job.env, job.env_kwargs)
     model = build_network(job.net_config)
@@ -93,7 +92,7 @@ def chunked_self_play(env: str, env_kwargs: Mapping[str, Any], net_config: NetCo
 
     ``backend``: None plays here, a ``RayBackend`` as Ray tasks — the same result. A ValueError names a
     ``num_games``, ``chunk_games``, ``parallel`` or ``threads`` below 1."""
-    from leagues.psro import derived_seed
+    from zeroleague.leagues.psro import derived_seed
 
     for name, value in (("num_games", num_games), ("chunk_games", chunk_games), ("parallel", parallel),
                         ("threads", threads)):

@@ -1,4 +1,4 @@
-"""Batched PUCT Monte-Carlo tree search (AlphaZero) over 2-player zero-sum ``envs.core.BatchedGame``s: of
+"""Batched PUCT Monte-Carlo tree search (AlphaZero) over 2-player zero-sum ``zeroleague.envs.core.BatchedGame``s: of
 perfect information, or with simultaneous selections and hidden hands (6 nimmt!; see the section below).
 
 Sign convention (the one rule every part of the search follows)
@@ -18,7 +18,7 @@ Value convention (games whose rewards accrue during play, e.g. 6 nimmt!'s margin
     sampled world in a hidden-information search; 6 nimmt! penalties are public, so every world has the same
     returns there). So a leaf value may leave [-1, 1] by the rewards on its path. In games with rewards only at
     the end (Go) and ``value_scale = 1`` this is the terminal return or the evaluator's value, as usual. The
-    self-play value targets (``agents.alphazero.selfplay``) are measured the same way: (final return - return
+    self-play value targets (``zeroleague.agents.alphazero.selfplay``) are measured the same way: (final return - return
     at the sample's state) / value_scale, clipped to [-1, 1].
 
 Trees (``Tree``) are preallocated arrays, batched over B games, ``M`` nodes per game, ``A`` actions:
@@ -96,8 +96,7 @@ from dataclasses import dataclass, fields
 
 import numba as nb
 import numpy as np
-
-from envs.core import BatchedGame
+from zeroleague.envs.core import BatchedGame
 
 Evaluate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 """``evaluate(obs [R, *obs_shape], masks bool[R, A]) -> (priors [R, A], values [R])``; values in [-1, 1] from

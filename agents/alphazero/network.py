@@ -18,7 +18,7 @@ Residual MLP (``kind="mlp"``): input ``obs_BD`` flat, a linear stem, ``blocks`` 
 layers (layer norm, ReLU), ``channels`` wide, linear policy and value heads; ``board_mask`` is not used.
 
 Card net (``kind="cards"``, 6 nimmt!): the card-structured trunk of the baselines
-(``baselines.policies.CardTrunk``, ``channels`` wide: per-card embeddings, permutation-equivariant card
+(``zeroleague.baselines.policies.CardTrunk``, ``channels`` wide: per-card embeddings, permutation-equivariant card
 logits, row logits) gives the policy logits; the value head is an MLP on its pooled context.
 """
 
@@ -182,7 +182,7 @@ class CardNet(nn.Module):
 
     def __init__(self, cfg: NetConfig):
         super().__init__()
-        from baselines.policies import CardTrunk
+        from zeroleague.baselines.policies import CardTrunk
 
         self.cfg = cfg
         self.trunk = CardTrunk(cfg.max_card, cfg.num_players, cfg.max_hand, cfg.channels)

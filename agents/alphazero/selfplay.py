@@ -1,5 +1,5 @@
 """AlphaZero self-play through the match harness: one ``SelfPlayAgent`` sits in both seats of
-``leagues.harness.play_match``, searches every decision in self-play mode (root Dirichlet noise), records the
+``zeroleague.leagues.harness.play_match``, searches every decision in self-play mode (root Dirichlet noise), records the
 observation and the root visit distribution of each decision, and turns each finished game into training
 samples whose value target is, for the player who was to move, the return it earned from that state on:
 (final return - return at the state) / ``MCTSConfig.value_scale``, clipped to [-1, 1] — the search's value
@@ -20,10 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from agents.alphazero.mcts import MCTS, Evaluate, MCTSConfig, Tree, choose_actions
-from agents.base import RESIGN, BaseAgent, DecisionBatch
-from envs.core import BatchedGame
+from zeroleague.agents.alphazero.mcts import MCTS, Evaluate, MCTSConfig, Tree, choose_actions
+from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch
+from zeroleague.envs.core import BatchedGame
 
 
 @dataclass
@@ -120,7 +119,7 @@ def self_play(game: BatchedGame, evaluate: Evaluate, config: MCTSConfig, num_gam
               no_resign_frac: float = 0.1) -> SelfPlayData:
     """Play ``num_games`` self-play games (``parallel`` at once) through the harness and return their
     samples."""
-    from leagues.harness import play_match
+    from zeroleague.leagues.harness import play_match
 
     agent = SelfPlayAgent(game, evaluate, config, seed=seed, temperature_moves=temperature_moves,
                           resign_threshold=resign_threshold, no_resign_frac=no_resign_frac)

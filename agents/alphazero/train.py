@@ -1,4 +1,4 @@
-"""Synchronous AlphaZero training: collect (self-play with search, ``agents.alphazero.selfplay``) -> train ->
+"""Synchronous AlphaZero training: collect (self-play with search, ``zeroleague.agents.alphazero.selfplay``) -> train ->
 collect, one iteration at a time.
 
 Per iteration ``i``: the current network plays ``games_per_iteration`` self-play games (seed derived from
@@ -16,18 +16,18 @@ every ``snapshot_every`` iterations a copy goes to ``snapshots/iter_{i:06d}.pt``
 to place on a compute axis).
 
 Warm start ("initialization is everything"): with ``warm_start`` = a directory of game-record shards (written by
-``agents.alphazero.warmstart`` from games of strong players: GNU Go for Go, heuristic/search bots for
+``zeroleague.agents.alphazero.warmstart`` from games of strong players: GNU Go for Go, heuristic/search bots for
 6 nimmt!), the fresh network first takes ``pretrain_steps`` supervised steps on them (same loss: the
 players' moves as one-hot policy targets, the outcomes as values); the result is saved as
 ``snapshots/pretrained.pt`` and as the checkpoint of iteration -1, so a kill after pre-training resumes at
 iteration 0.
 
-Compute accounting (``baselines.policies.ComputeMeter``, cumulative over resumes, in every metrics line and
+Compute accounting (``zeroleague.baselines.policies.ComputeMeter``, cumulative over resumes, in every metrics line and
 checkpoint): environment steps (moves of the self-play games), network samples in forward passes (search leaf
 evaluations and training) and in backward passes, wall-clock seconds and device.
 
 Logs: ``metrics.jsonl`` (one line per iteration) and TensorBoard event files in the run directory
-(``baselines.policies.RunLogger``); ``config.json`` holds the ``TrainConfig``. Resumable: a run directory
+(``zeroleague.baselines.policies.RunLogger``); ``config.json`` holds the ``TrainConfig``. Resumable: a run directory
 with a checkpoint continues after its last finished iteration (its ``config.json`` must match, except
 ``iterations``, ``device`` and ``threads``), and since every iteration's randomness derives from ``(seed, i)`` the
 resumed run makes the same games as an uninterrupted one would (on the same device). The last line printed
@@ -35,7 +35,7 @@ resumed run makes the same games as an uninterrupted one would (on the same devi
 
 Scale: ``selfplay_chunk = n`` plays each iteration's games in chunks of n (``agents.alphazero.distributed``: the
 network rebuilt on the CPU per chunk, chunk seeds derived from the iteration's), in this process or, with
-``backend = "ray"``, as Ray tasks (``leagues.ray_backend``; the same samples either way). The default (0)
+``backend = "ray"``, as Ray tasks (``zeroleague.leagues.ray_backend``; the same samples either way). The default (0)
 plays all games in one harness call on ``device``.
 
     python -m agents.alphazero.train --run-dir runs/go9 --iterations 100
@@ -54,16 +54,15 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+import zeroleague.envs as envs
 from tqdm import tqdm
-
-import envs
-from agents.alphazero.checkpoint import load_checkpoint, save_checkpoint
-from agents.alphazero.distributed import chunked_self_play
-from agents.alphazero.mcts import MCTSConfig
-from agents.alphazero.network import NetConfig, build_network
-from agents.alphazero.selfplay import self_play
-from agents.evaluator import Evaluator, pick_device
-from baselines.policies import ComputeMeter, RunLogger
+from zeroleague.agents.alphazero.checkpoint import load_checkpoint, save_checkpoint
+from zeroleague.agents.alphazero.distributed import chunked_self_play
+from zeroleague.agents.alphazero.mcts import MCTSConfig
+from zeroleague.agents.alphazero.network import NetConfig, build_network
+from zeroleague.agents.alphazero.selfplay import self_play
+from zeroleague.agents.evaluator import Evaluator, pick_device
+from zeroleague.baselines.policies import ComputeMeter, RunLogger
 
 _RESUMABLE_CHANGES = ("iterations", "device", "threads", "backend", "ray_address")
 
@@ -134,7 +133,7 @@ class TrainConfig:
         """The env kwargs written into checkpoints: the settings of ``game`` a network is tied to
         (``agent.game_kwargs``: board size, komi, history planes), ``env_kwargs``, and the co-trained
         ``board_sizes``."""
-        from agents.alphazero.agent import game_kwargs
+        from zeroleague.agents.alphazero.agent import game_kwargs
 
         kwargs = {**game_kwargs(game), **self.env_kwargs}
         if not self.board_sizes:
@@ -280,7 +279,7 @@ def train(cfg: TrainConfig, game=None, progress: bool = True) -> dict[str, Any]:
     record: dict[str, Any] = {}
     pool = None
     if cfg.backend == "ray":
-        from leagues.ray_backend import RayBackend
+        from zeroleague.leagues.ray_backend import RayBackend
 
         pool = RayBackend(address=cfg.ray_address)
     try:

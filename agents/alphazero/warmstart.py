@@ -1,6 +1,6 @@
 """Warm-start records ("initialization is everything"): games of strong players, played through the match
 harness, turned into supervised shards in the replay format of self-play (``obs``, ``policy``, ``value``) that
-``agents.alphazero.train`` pre-trains on (``TrainConfig.warm_start``).
+``zeroleague.agents.alphazero.train`` pre-trains on (``TrainConfig.warm_start``).
 
 Each decision of either player becomes one sample: the observation of the acting seat, the move played as a
 one-hot policy target, and the value target self-play uses (``selfplay.outcome_targets``: the return earned
@@ -10,7 +10,7 @@ playing itself (``gnugo:level=1`` in both seats); for 6 nimmt! heuristic or sear
 GNU Go is deterministic for a given seed, so ``random_opening = k`` makes each game open with a number of
 uniformly random legal board moves (not passes) drawn in ``0..k`` per game; those moves are not recorded as
 targets (they are nobody's policy). The choices come from ``(seed, game index, move number)`` alone
-(``baselines.heuristics.counter_uniform``), so a game is the same however games are batched.
+(``zeroleague.baselines.heuristics.counter_uniform``), so a game is the same however games are batched.
 
 Games are written ``shard_games`` at a time to ``OUT/records_{k:04d}.npz`` (game indices ``k*shard_games ..``
 of one harness match with seed ``seed``) plus ``OUT/meta.json``; existing shards are kept, so a killed run
@@ -28,13 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-import envs
-from agents.alphazero.selfplay import outcome_targets
-from agents.base import BaseAgent, DecisionBatch
-from agents.registry import make_agent
-from baselines.heuristics import counter_uniform
-from envs.core import BatchedGame
+import zeroleague.envs as envs
+from zeroleague.agents.alphazero.selfplay import outcome_targets
+from zeroleague.agents.base import BaseAgent, DecisionBatch
+from zeroleague.agents.registry import make_agent
+from zeroleague.baselines.heuristics import counter_uniform
+from zeroleague.envs.core import BatchedGame
 
 
 class RecordingAgent(BaseAgent):
@@ -101,7 +100,7 @@ def _samples(path: Path) -> int:
 def _play_shard(game: BatchedGame, rec_a: RecordingAgent, rec_b: RecordingAgent, num_games: int, seed: int,
                 indices: range, value_scale: float, parallel: int) -> dict[str, np.ndarray]:
     """The samples of games ``indices`` of the match (module docstring)."""
-    from leagues.harness import play_match
+    from zeroleague.leagues.harness import play_match
 
     obs, pol, val = [], [], []
 

@@ -43,8 +43,7 @@ from operator import attrgetter
 
 import numba as nb
 import numpy as np
-
-from envs.core import IllegalActionError, seeds_for
+from zeroleague.envs.core import IllegalActionError, seeds_for
 
 MIN_SIZE = 2
 MAX_SIZE = 25
@@ -726,7 +725,7 @@ _get_arrays = attrgetter(*(f.name for f in fields(GoState)))  # the fields in de
 
 
 class GoGame:
-    """Batched strict Tromp-Taylor Go (``envs.core.BatchedGame``), immutable configuration.
+    """Batched strict Tromp-Taylor Go (``zeroleague.envs.core.BatchedGame``), immutable configuration.
 
     ``GoGame(board_size=19, komi=7.5, max_moves=None, history=0)``: ``max_moves`` caps the turns (passes
     counted; None = ``2*N*N``); ``history`` adds that many planes to observations, plane j marking the point

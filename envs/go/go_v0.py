@@ -2,7 +2,7 @@
 
 Creation::
 
-    from envs import go_v0
+    from zeroleague.envs import go_v0
     env = go_v0.env(board_size=9, komi=7.5, max_moves=None, history=0, render_mode=None)
     env = envs.make("go_v0", board_size=9)            # the same
     game = go_v0.game(board_size=9)                   # the batched engine behind it (envs.go.engine.GoGame)
@@ -38,7 +38,7 @@ Termination and truncation: two consecutive passes -> ``terminations`` True for 
 ``max_moves`` turns first -> ``truncations`` True for both, and the position is scored as it stands (the
 scored outcome is in the rewards, as for a finished game).
 
-Illegal actions: ``step`` raises ``envs.core.IllegalActionError`` (a ValueError) whose message names the
+Illegal actions: ``step`` raises ``zeroleague.envs.core.IllegalActionError`` (a ValueError) whose message names the
 agent, the action with its coordinate (e.g. ``40 (row 4, col 4, E5)``) and the reason (occupied point,
 single-stone suicide, superko, out of range, not an int), and leaves the environment unchanged. We raise
 instead of ending the game with a penalty (PettingZoo's ``TerminateIllegalWrapper``) because every player here
@@ -65,9 +65,8 @@ from gymnasium.utils import EzPickle
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
 from pettingzoo.utils.env_logger import EnvLogger
-
-from envs.core import IllegalActionError
-from envs.go.engine import COLUMNS, GoGame, action_name
+from zeroleague.envs.core import IllegalActionError
+from zeroleague.envs.go.engine import COLUMNS, GoGame, action_name
 
 __all__ = ["env", "game", "raw_env"]
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from sgfmill import sgf
-
-from envs.core import IllegalActionError
-from envs.go.engine import GoGame, GoState, check_board_size
+from zeroleague.envs.core import IllegalActionError
+from zeroleague.envs.go.engine import GoGame, GoState, check_board_size
 
 
 def result_string(score: float) -> str:

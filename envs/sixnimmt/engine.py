@@ -1,6 +1,6 @@
 """Batched 6 nimmt! engine (normative text: shared/rules/sixnimmt.md).
 
-``SixNimmtGame`` implements ``envs.core.BatchedGame`` for ``sixnimmt_v0`` (cards 1..104) and
+``SixNimmtGame`` implements ``zeroleague.envs.core.BatchedGame`` for ``sixnimmt_v0`` (cards 1..104) and
 ``sixnimmt_tactical_v0`` (cards 1..24). Options: ``num_players`` P (2..10), ``max_card`` M (deck 1..M, at
 least P*hand_size + 4, at most 104), ``hand_size`` H, ``row_choice`` ("player": the owner of a too-low card
 chooses any row in a row-choice turn; "auto": it takes the row with the fewest bullheads, ties -> lowest row
@@ -35,7 +35,7 @@ State (``SixNimmtState``; every array has the game index as leading axis; this l
   ``to_act``       int8[N]           the seat to act (-1 when done)
   ``trick``        int8[N]           tricks finished this round
   ``round_no``     int16[N]          rounds finished
-  ``rng``          uint64[N]         splitmix64 state (seeded from ``envs.core.seeds_for``); it deals the
+  ``rng``          uint64[N]         splitmix64 state (seeded from ``zeroleague.envs.core.seeds_for``); it deals the
                                      later rounds of a ``target_score`` match, so deals are deterministic
 
 Observation for a player (``observe``; float32[D], D = 7M + 4 + 4 + 2P + 3 + P*M; ``obs_slices`` gives the
@@ -70,9 +70,8 @@ from operator import attrgetter
 
 import numba as nb
 import numpy as np
-
-from envs.core import IllegalActionError, seeds_for
-from envs.sixnimmt.rules import (
+from zeroleague.envs.core import IllegalActionError, seeds_for
+from zeroleague.envs.sixnimmt.rules import (
     MAX_DECK,
     NUM_ROWS,
     ROW_CAPACITY,

@@ -16,9 +16,8 @@ from typing import Any
 
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
-
-from envs.sixnimmt import sixnimmt_v0
-from envs.sixnimmt.engine import SixNimmtGame
+from zeroleague.envs.sixnimmt import sixnimmt_v0
+from zeroleague.envs.sixnimmt.engine import SixNimmtGame
 
 ENV_ID = "sixnimmt_tactical_v0"
 

@@ -1,9 +1,9 @@
 """6 nimmt! for two players as a PettingZoo AEC env (rules: shared/rules/sixnimmt.md; engine:
-``envs.sixnimmt.engine``).
+``zeroleague.envs.sixnimmt.engine``).
 
 Creation::
 
-    from envs import sixnimmt_v0
+    from zeroleague.envs import sixnimmt_v0
     env = sixnimmt_v0.env(row_choice="player", target_score=None, reward="margin", render_mode=None)
     game = sixnimmt_v0.game()        # the batched engine behind it (envs.core.BatchedGame)
 
@@ -22,7 +22,7 @@ j.
 
 Observation space: ``Dict(observation=Box(0, high, (D,), float32), action_mask=Box(0, 1, (M + 4,), int8))``
 with D = 7M + 4 + 4 + 2P + 3 + P*M (951 for M = 104, P = 2; 231 for the tactical deck); the slices are
-documented in ``envs.sixnimmt.engine`` (own hand, rows, row lengths and bullheads, seen cards, unseen cards,
+documented in ``zeroleague.envs.sixnimmt.engine`` (own hand, rows, row lengths and bullheads, seen cards, unseen cards,
 penalties, phase, trick, and during a row choice the revealed cards). ``action_mask`` is 1 for the cards in
 hand during the agent's selection turn, for the 4 rows during its row-choice turn, and all 0 for an agent not
 to act.
@@ -32,7 +32,7 @@ an episode's total reward is the final penalty margin. ``win``: +1 / -1 (0 for a
 total wins.
 
 Illegal actions: a card not in the agent's hand, a row action outside a row choice, or a card action during a
-row choice raises ``envs.core.IllegalActionError`` naming the action and the reason; the env is left
+row choice raises ``zeroleague.envs.core.IllegalActionError`` naming the action and the reason; the env is left
 unchanged.
 
 Version history:
@@ -47,10 +47,9 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
-
-from envs.core import IllegalActionError
-from envs.sixnimmt.engine import DONE, ROW_CHOICE, SixNimmtGame
-from envs.sixnimmt.rules import bullheads
+from zeroleague.envs.core import IllegalActionError
+from zeroleague.envs.sixnimmt.engine import DONE, ROW_CHOICE, SixNimmtGame
+from zeroleague.envs.sixnimmt.rules import bullheads
 
 ENV_ID = "sixnimmt_v0"
 

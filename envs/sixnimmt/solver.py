@@ -15,7 +15,7 @@ two-player zero-sum game with simultaneous moves:
 tuple of tuples) is solved once and memoised; its trick matrix holds, for every card pair, the trick's margin
 plus the continuation value, and the matrix game is solved exactly up to LP tolerance (saddle point, iterated
 removal of weakly dominated cards, closed form for 2x2, else a linear programme solved by HiGHS: the one
-matrix-game LP of the project, ``leagues.nash.solve_matrix_game``).
+matrix-game LP of the project, ``zeroleague.leagues.nash.solve_matrix_game``).
 
 :func:`best_response_value` and :func:`exploitability` measure a fixed policy against its best response, with
 the same recursion (:func:`resolve_trick` is the one place where a trick is resolved).
@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from envs.sixnimmt.engine import ROW_CHOICE, SELECT, SixNimmtGame, SixNimmtState
-from envs.sixnimmt.rules import NUM_ROWS, ROW_CAPACITY, cheapest_row, row_bullheads, target_row
-from leagues.nash import solve_matrix_game
+from zeroleague.envs.sixnimmt.engine import ROW_CHOICE, SELECT, SixNimmtGame, SixNimmtState
+from zeroleague.envs.sixnimmt.rules import NUM_ROWS, ROW_CAPACITY, cheapest_row, row_bullheads, target_row
+from zeroleague.leagues.nash import solve_matrix_game
 
 MAX_HAND = 5
 """Largest hand size solved exactly (5 cards each: seconds per deal; see benchmarks/sixnimmt_solver.py)."""
@@ -447,7 +446,7 @@ def exploitability(deal: Deal, policy_pair: Policy | tuple[Policy, Policy]) -> f
 
 # ------------------------------------------------------------------------------------------------ engine
 def deal_from_state(game: SixNimmtGame, state: SixNimmtState, i: int) -> Deal:
-    """Game ``i`` of an engine state (``envs.sixnimmt.engine``) as a :class:`Deal`: the true hands, the
+    """Game ``i`` of an engine state (``zeroleague.envs.sixnimmt.engine``) as a :class:`Deal`: the true hands, the
     rows, the game's ``row_choice`` and ``max_card`` as ``deck_size``; during a row choice ``pending`` = the
     trick's revealed cards. Needs 2 players, at most :data:`MAX_HAND` cards left in each hand, and a trick
     boundary or a row choice (not between the two selections). The solver's value of the result is player_0's
