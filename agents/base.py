@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
 from zeroleague.envs.core import BatchedGame
 
 RESIGN = -2

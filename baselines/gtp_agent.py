@@ -38,6 +38,7 @@ import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch
 from zeroleague.agents.registry import register_agent
 from zeroleague.baselines.gtp import (

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+
 from zeroleague.agents.base import BaseAgent, DecisionBatch
 from zeroleague.agents.registry import register_agent
 from zeroleague.envs.core import BatchedGame

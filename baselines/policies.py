@@ -24,17 +24,14 @@ differs, a file that is not such a checkpoint, another algorithm, or another gam
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+
 from zeroleague.agents.base import BaseAgent, DecisionBatch
 from zeroleague.agents.evaluator import Evaluator
 from zeroleague.envs.core import BatchedGame
@@ -436,71 +433,6 @@ def load_checkpoint(
                 f"this game; (checkpoint, game) differ in {diff!r}"
             )
     return ckpt
-
-
-# --- run directories and compute accounting -----------------------------------------------------------------
-
-
-@dataclass
-class ComputeMeter:
-    """Compute spent by a training run: env transitions (every seat's moves), network samples in forward
-    passes (acting and training) and in backward passes, wall-clock seconds since creation, and the device."""
-
-    device: str
-    env_steps: int = 0
-    forward_samples: int = 0
-    backward_samples: int = 0
-    start: float = field(default_factory=time.perf_counter)
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        del d["start"]
-        d["wall_s"] = round(time.perf_counter() - self.start, 3)
-        return d
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-class RunLogger:
-    """A run directory: ``config.json`` (the config plus the git commit), ``metrics.jsonl`` (one JSON object
-    per ``log`` call) and TensorBoard event files under ``tb/``."""
-
-    def __init__(self, run_dir: str | Path, config: dict[str, Any]):
-        from torch.utils.tensorboard import SummaryWriter
-
-        self.run_dir = Path(run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(
-            json.dumps({**config, "git_commit": _git_commit()}, indent=2, sort_keys=True) + "\n"
-        )
-        self._jsonl = open(self.run_dir / "metrics.jsonl", "a")  # noqa: SIM115 - closed in close()
-        self._tb = SummaryWriter(str(self.run_dir / "tb"))
-
-    def log(self, step: int, metrics: dict[str, Any]) -> None:
-        """One line ``{"step": step, **metrics}``; numeric values also go to TensorBoard."""
-        self._jsonl.write(json.dumps({"step": int(step), **metrics}, sort_keys=True) + "\n")
-        self._jsonl.flush()
-        for k, v in metrics.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                self._tb.add_scalar(k, v, int(step))
-        self._tb.flush()
-
-    def close(self) -> None:
-        self._jsonl.close()
-        self._tb.close()
 
 
 def checkpoint_agent(

@@ -1,6 +1,6 @@
 """A best response trained with sb3-contrib's ``MaskablePPO`` against a fixed opponent or a fixed mixture.
 
-The learner plays ``zeroleague.envs.gym_views.SingleAgentView`` environments (``num_envs`` of them in an sb3
+The learner plays ``zeroleague.agents.gym_views.SingleAgentView`` environments (``num_envs`` of them in an sb3
 ``DummyVecEnv``, each wrapped in ``Monitor`` so episode returns are logged, rewards multiplied by
 ``reward_scale`` for the learner only); MaskablePPO reads the legal actions through the view's
 ``action_masks()`` (``env_method`` on the vec env). The policy's features extractors are the trunks of
@@ -33,13 +33,13 @@ import gymnasium
 import numpy as np
 import torch
 from torch import nn
+
 from zeroleague.agents.evaluator import pick_device
+from zeroleague.agents.gym_views import SingleAgentView, game_spaces
 from zeroleague.agents.registry import register_agent
 from zeroleague.baselines.policies import (
     ActionScores,
-    ComputeMeter,
     PolicyAgent,
-    RunLogger,
     build_trunk,
     default_net_config,
     load_checkpoint,
@@ -47,8 +47,8 @@ from zeroleague.baselines.policies import (
     trunk_scores_actions,
 )
 from zeroleague.envs.core import BatchedGame
-from zeroleague.envs.gym_views import SingleAgentView, game_spaces
 from zeroleague.envs.registry import make_game
+from zeroleague.runlog import ComputeMeter, RunLogger
 
 
 @dataclass(frozen=True)

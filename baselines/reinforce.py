@@ -25,14 +25,13 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from zeroleague.agents.base import RESIGN, DecisionBatch
 from zeroleague.agents.evaluator import pick_device
 from zeroleague.agents.registry import make_agent, register_agent
 from zeroleague.baselines.policies import (
-    ComputeMeter,
     PolicyAgent,
     PolicyValueNet,
-    RunLogger,
     checkpoint_agent,
     default_net_config,
     masked_logits,
@@ -41,6 +40,7 @@ from zeroleague.baselines.policies import (
 )
 from zeroleague.envs.core import BatchedGame
 from zeroleague.envs.registry import make_game
+from zeroleague.runlog import ComputeMeter, RunLogger
 
 
 @dataclass(frozen=True)

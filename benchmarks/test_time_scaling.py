@@ -37,8 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(ROOT))
 
-from zeroleague.leagues.tournament import make_env_game, run_tournament  # noqa: E402
-
 from benchmarks.compare_algorithms import (  # noqa: E402
     CompareConfig,
     _rel,
@@ -51,6 +49,7 @@ from benchmarks.compare_algorithms import (  # noqa: E402
     update_results_md,
     write_csv,
 )
+from zeroleague.leagues.tournament import make_env_game, run_tournament  # noqa: E402
 
 DEFAULTS: dict[str, Any] = {
     "algo": "alphazero",

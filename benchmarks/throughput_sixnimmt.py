@@ -36,9 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(ROOT))
 
-from zeroleague.envs.sixnimmt import sixnimmt_tactical_v0, sixnimmt_v0  # noqa: E402
-
 from tests.sixnimmt_reference import play_random_round  # noqa: E402
+from zeroleague.envs.sixnimmt import sixnimmt_tactical_v0, sixnimmt_v0  # noqa: E402
 
 VARIANTS = {"standard": sixnimmt_v0, "tactical": sixnimmt_tactical_v0}
 REFERENCE = "reference (plain Python)"

@@ -4,7 +4,7 @@
     env = envs.make("go_v0", board_size=9)          # or: from zeroleague.envs import go_v0; go_v0.env(board_size=9)
     game = envs.make_game("go_v0", board_size=9)    # the batched engine (envs.core.BatchedGame)
     envs.registry                                   # the registered ids
-    gymnasium.make("zeroleague/SixNimmt-v0", opponent="closest_gap")   # single-agent views (envs/gym_views.py)
+    gymnasium.make("zeroleague/SixNimmt-v0", opponent="closest_gap")   # single-agent views (agents/gym_views.py)
 """
 
 if __name__ != "zeroleague.envs":  # this folder installs as zeroleague.envs; one module, one name

@@ -40,7 +40,11 @@ GYM_IDS: dict[str, tuple[str, dict[str, Any]]] = {
     "zeroleague/Go19x19-v0": ("go_v0", {"board_size": 19}),
 }
 """Gymnasium id -> (zeroleague env id, default engine keyword arguments) of the single-agent views
-(``envs.gym_views.SingleAgentView``), e.g. ``gymnasium.make("zeroleague/SixNimmt-v0", opponent="closest_gap")``."""
+(``agents.gym_views.SingleAgentView``), e.g. ``gymnasium.make("zeroleague/SixNimmt-v0", opponent="closest_gap")``."""
+
+
+# By string: the views play an opponent agent, and games never import players (registration stays lazy).
+VIEW_ENTRY_POINT = "zeroleague.agents.gym_views:SingleAgentView"
 
 
 def register_gym_envs() -> None:
@@ -51,5 +55,5 @@ def register_gym_envs() -> None:
     for gym_id, (env_id, defaults) in GYM_IDS.items():
         if gym_id not in gymnasium.registry:
             gymnasium.register(
-                id=gym_id, entry_point="zeroleague.envs.gym_views:SingleAgentView", kwargs={"game": env_id, **defaults}
+                id=gym_id, entry_point=VIEW_ENTRY_POINT, kwargs={"game": env_id, **defaults}
             )

@@ -6,7 +6,7 @@ if __name__ != "zeroleague.leagues":  # this folder installs as zeroleague.leagu
     raise ImportError(f"import zeroleague.leagues, not {__name__}: the folder leagues/ installs as zeroleague.leagues")
 
 from zeroleague.leagues.harness import GameRecord, MatchResult, play_match
-from zeroleague.leagues.nash import META_SOLVERS, meta_strategy, solve_matrix_game
+from zeroleague.leagues.nash import META_SOLVERS, meta_strategy
 from zeroleague.leagues.ratings import Ratings, fit_ratings
 from zeroleague.leagues.store import ResultStore, StoreError
 from zeroleague.leagues.tournament import load_config, run_tournament
@@ -23,5 +23,4 @@ __all__ = [
     "meta_strategy",
     "play_match",
     "run_tournament",
-    "solve_matrix_game",
 ]

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from zeroleague.agents.base import Agent, BaseAgent, DecisionBatch
 from zeroleague.agents.registry import make_agent, register_agent
 from zeroleague.baselines.policies import (

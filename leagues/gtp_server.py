@@ -30,6 +30,7 @@ from importlib import metadata
 from typing import TextIO
 
 import numpy as np
+
 from zeroleague.agents.base import RESIGN, DecisionBatch
 from zeroleague.agents.registry import make_agent
 from zeroleague.baselines.gtp import (

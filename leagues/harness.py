@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from zeroleague.agents.base import RESIGN, Agent, DecisionBatch
 from zeroleague.envs.core import BatchedGame, seeds_for
 

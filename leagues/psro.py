@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
 from zeroleague.agents.registry import make_agent
 from zeroleague.leagues.harness import GameRecord, play_match
 from zeroleague.leagues.nash import META_SOLVERS, meta_strategy

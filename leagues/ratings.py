@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from zeroleague.leagues.harness import GameRecord
 
 _ELO = 400.0 / math.log(10.0)  # Elo points per natural-log-odds unit

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 import zeroleague.envs as envs
 from zeroleague.agents.registry import make_agent
 from zeroleague.envs.core import BatchedGame
@@ -205,6 +206,7 @@ def run_tournament(
     ``backend``: plays the chunks (module docstring; default ``LocalBackend()``); the caller keeps ownership
     (a ``RayBackend`` is not closed here). ``device``: where the chunks' learned agents run."""
     from tqdm import tqdm
+
     from zeroleague.leagues.psro import LocalBackend, chunk_jobs
 
     backend = backend or LocalBackend()

@@ -11,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+
 import zeroleague.envs as envs
 from zeroleague.agents.alphazero.checkpoint import CheckpointError, load_checkpoint
 from zeroleague.agents.alphazero.network import NetConfig, build_network

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import zeroleague.envs as envs
 
+import zeroleague.envs as envs
 from zeroleague.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

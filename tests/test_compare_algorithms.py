@@ -14,10 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import zeroleague.envs as envs
-from zeroleague.leagues.harness import GameRecord
-from zeroleague.leagues.tournament import pairings
 
+import zeroleague.envs as envs
 from benchmarks.compare_algorithms import (
     Checkpoint,
     _fresh,
@@ -32,6 +30,8 @@ from benchmarks.compare_algorithms import (
     update_results_md,
     write_csv,
 )
+from zeroleague.leagues.harness import GameRecord
+from zeroleague.leagues.tournament import pairings
 
 SMALL = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_sixnimmt_small.toml"
 FULL = SMALL.with_name("compare_sixnimmt_full.toml")

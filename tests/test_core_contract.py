@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from zeroleague.envs.core import BatchedGame, IllegalActionError, seeds_for
 
 from tests.toygames import HighCardGame, NimGame
+from zeroleague.envs.core import BatchedGame, IllegalActionError, seeds_for
 
 
 def _registered(env_id: str, **kwargs):

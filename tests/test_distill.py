@@ -3,6 +3,7 @@ Agent."""
 
 import numpy as np
 import pytest
+
 from zeroleague.agents.base import BaseAgent
 from zeroleague.agents.registry import make_agent
 from zeroleague.baselines.policies import CheckpointError

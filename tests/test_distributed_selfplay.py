@@ -4,14 +4,14 @@ backend's equality with it is in tests/test_ray_backend.py)."""
 import numpy as np
 import pytest
 import torch
+
+from tests.toygames import NimGame
 from zeroleague.agents.alphazero.distributed import chunked_self_play, merge_self_play
 from zeroleague.agents.alphazero.mcts import MCTSConfig
 from zeroleague.agents.alphazero.network import NetConfig, build_network
 from zeroleague.agents.alphazero.selfplay import SelfPlayData, self_play
 from zeroleague.agents.evaluator import Evaluator
 from zeroleague.leagues.psro import derived_seed
-
-from tests.toygames import NimGame
 
 NIM = "tests.toygames:NimGame"
 NIM_KWARGS = {"min_pile": 4, "max_pile": 12}

@@ -12,9 +12,9 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from zeroleague.envs.go.engine import GoGame
 
 from tests.go_reference import EMPTY, ReferenceGo
+from zeroleague.envs.go.engine import GoGame
 
 
 def reference_turn_stats(ref: ReferenceGo, stats: Counter) -> list[bool]:

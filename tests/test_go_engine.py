@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 import zeroleague.envs as envs
+from tests.go_reference import ReferenceGo
 from zeroleague.envs.core import BatchedGame, IllegalActionError
 from zeroleague.envs.go.engine import GoGame, GoState, action_name
-
-from tests.go_reference import ReferenceGo
 
 PASS = -100  # placeholder in move lists, replaced by the board's pass action
 

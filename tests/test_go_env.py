@@ -9,8 +9,9 @@ import re
 
 import numpy as np
 import pytest
-import zeroleague.envs as envs
 from pettingzoo.test import api_test, render_test, seed_test
+
+import zeroleague.envs as envs
 from zeroleague.envs.core import IllegalActionError
 from zeroleague.envs.go import go_v0
 

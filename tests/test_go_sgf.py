@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sgfmill import sgf
+
 from zeroleague.envs.core import IllegalActionError
 from zeroleague.envs.go.engine import GoGame
 from zeroleague.envs.go.sgf import from_sgf, load_sgf, replay, result_string, state_to_sgf, to_sgf

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from zeroleague.agents.base import DecisionBatch
 from zeroleague.agents.registry import make_agent
 from zeroleague.baselines.gtp import (

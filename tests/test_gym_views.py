@@ -6,12 +6,12 @@ import gymnasium
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch
-from zeroleague.envs.core import IllegalActionError
-from zeroleague.envs.gym_views import SingleAgentView
-from zeroleague.envs.registry import GYM_IDS, register_gym_envs
 
 from tests.toygames import HighCardGame, NimGame
+from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch
+from zeroleague.agents.gym_views import SingleAgentView
+from zeroleague.envs.core import IllegalActionError
+from zeroleague.envs.registry import GYM_IDS, register_gym_envs
 
 # check_env's expected notes: unbounded Box observations, and the _LegalizeSamples wrapper below
 pytestmark = pytest.mark.filterwarnings(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from tests.toygames import HighCardGame, NimGame, NimOptimalAgent, ToyRandomAgent
 from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch
 from zeroleague.agents.registry import make_agent
 from zeroleague.leagues.harness import AgentActionError, game_seeds, play_match
-
-from tests.toygames import HighCardGame, NimGame, NimOptimalAgent, ToyRandomAgent
 
 
 class Recorder(BaseAgent):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 import zeroleague.envs as envs
 from zeroleague.agents.base import DecisionBatch
 from zeroleague.agents.registry import make_agent

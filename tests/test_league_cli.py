@@ -4,9 +4,8 @@ final tournament), then resumed."""
 import argparse
 import json
 
-from zeroleague.leagues.psro import load_state
-
 from zeroleague.league_cli import add_league_parser
+from zeroleague.leagues.psro import load_state
 
 TOML = """
 [league]

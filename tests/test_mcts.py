@@ -8,9 +8,9 @@ import json
 
 import numpy as np
 import pytest
-from zeroleague.agents.alphazero.mcts import MCTS, MCTSConfig, Tree, check_tree, choose_actions, uniform_evaluate
 
 from tests.toygames import NimGame
+from zeroleague.agents.alphazero.mcts import MCTS, MCTSConfig, Tree, check_tree, choose_actions, uniform_evaluate
 
 
 class BonusNimGame(NimGame):

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 from scipy.optimize import linprog
-from zeroleague.leagues.nash import META_SOLVERS, meta_strategy, solve_matrix_game
+
+from zeroleague.envs.matrix_game import solve_matrix_game
+from zeroleague.leagues.nash import META_SOLVERS, meta_strategy
 
 RPS = np.array([[0.0, -1, 1], [1, 0, -1], [-1, 1, 0]])
 

@@ -7,14 +7,14 @@ import json
 import numpy as np
 import pytest
 import torch
+
+from tests.toygames import HighCardGame
 from zeroleague.agents.base import DecisionBatch
+from zeroleague.agents.gym_views import SingleAgentView
 from zeroleague.agents.registry import make_agent
 from zeroleague.baselines.policies import CheckpointError, load_checkpoint
 from zeroleague.baselines.ppo import PPOConfig, load_ppo_policy, train_ppo
-from zeroleague.envs.gym_views import SingleAgentView
 from zeroleague.envs.registry import make_game
-
-from tests.toygames import HighCardGame
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+
 from zeroleague.envs.sixnimmt.solver import Deal, solve
 from zeroleague.leagues.exploitability import expected_margin
 from zeroleague.leagues.psro import (

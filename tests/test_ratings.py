@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+
 from zeroleague.leagues.ratings import fit_ratings
 
 TRUE = {"random": 0.0, "weak": -120.0, "mid": 150.0, "good": 320.0, "best": 520.0}

@@ -16,12 +16,11 @@ ray = pytest.importorskip("ray")
 from zeroleague.agents.alphazero.distributed import chunked_self_play  # noqa: E402
 from zeroleague.agents.alphazero.mcts import MCTSConfig  # noqa: E402
 from zeroleague.agents.alphazero.network import NetConfig, build_network  # noqa: E402
+from zeroleague.cli import main  # noqa: E402
 from zeroleague.leagues.psro import LocalBackend, PSROConfig, chunk_jobs, run_psro  # noqa: E402
 from zeroleague.leagues.ray_backend import RayBackend  # noqa: E402
 from zeroleague.leagues.store import ResultStore  # noqa: E402
 from zeroleague.leagues.tournament import AgentEntry, TournamentConfig, run_tournament  # noqa: E402
-
-from zeroleague.cli import main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
+
+from tests.toygames import HighCardGame, NimGame
 from zeroleague.agents.base import DecisionBatch
 from zeroleague.agents.registry import make_agent
 from zeroleague.baselines.policies import (
@@ -24,8 +26,6 @@ from zeroleague.baselines.reinforce import ReinforceConfig, discounted_returns, 
 from zeroleague.envs.registry import make_game
 from zeroleague.envs.sixnimmt.engine import decode_observation, obs_slices
 from zeroleague.envs.sixnimmt.rules import bullheads, cheapest_row, row_bullheads, target_row
-
-from tests.toygames import HighCardGame, NimGame
 
 
 @pytest.fixture(autouse=True)

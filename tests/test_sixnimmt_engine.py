@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import stats
-from zeroleague.envs.core import IllegalActionError
-from zeroleague.envs.sixnimmt.engine import ROW_CHOICE, SELECT, SixNimmtGame, SixNimmtState, decode_observation
-from zeroleague.envs.sixnimmt.rules import BULLHEADS
 
 from tests.sixnimmt_reference import ReferenceGame
 from tests.sixnimmt_reference import bullheads as ref_bullheads
+from zeroleague.envs.core import IllegalActionError
+from zeroleague.envs.sixnimmt.engine import ROW_CHOICE, SELECT, SixNimmtGame, SixNimmtState, decode_observation
+from zeroleague.envs.sixnimmt.rules import BULLHEADS
 
 M = 104
 

@@ -8,8 +8,9 @@ import pickle
 
 import numpy as np
 import pytest
-import zeroleague.envs as envs
 from pettingzoo.test import api_test, seed_test
+
+import zeroleague.envs as envs
 from zeroleague.envs.core import IllegalActionError
 from zeroleague.envs.sixnimmt import sixnimmt_tactical_v0, sixnimmt_v0
 

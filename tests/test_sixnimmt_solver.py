@@ -11,6 +11,8 @@ import copy
 
 import numpy as np
 import pytest
+
+from tests.sixnimmt_reference import ReferenceGame
 from zeroleague.envs.sixnimmt.engine import SixNimmtGame
 from zeroleague.envs.sixnimmt.solver import (
     MAX_HAND,
@@ -23,8 +25,6 @@ from zeroleague.envs.sixnimmt.solver import (
     solve,
 )
 from zeroleague.leagues.nash import solve_matrix_game
-
-from tests.sixnimmt_reference import ReferenceGame
 
 TOL = 1e-7
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from zeroleague.agents.alphazero.mcts import JOINT, MCTS, MCTSConfig, check_tree, uniform_evaluate
 from zeroleague.agents.base import DecisionBatch
 from zeroleague.agents.registry import make_agent

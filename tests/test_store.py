@@ -9,10 +9,10 @@ import sqlite3
 
 import numpy as np
 import pytest
-from zeroleague.leagues.harness import play_match
-from zeroleague.leagues.store import ResultStore, StoreError, pairing_key
 
 from tests.toygames import NimGame, NimOptimalAgent, ToyRandomAgent
+from zeroleague.leagues.harness import play_match
+from zeroleague.leagues.store import ResultStore, StoreError, pairing_key
 
 
 @pytest.fixture(scope="module")

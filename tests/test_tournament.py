@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from zeroleague.leagues.store import ResultStore, StoreError, pairing_key
 from zeroleague.leagues.tournament import AgentEntry, TournamentConfig, load_config, pairings, run_tournament
 

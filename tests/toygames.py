@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, fields
 
 import numpy as np
+
 from zeroleague.agents.base import BaseAgent, DecisionBatch
 from zeroleague.agents.registry import register_agent
 from zeroleague.baselines.heuristics import RandomAgent

@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from zeroleague.agents.alphazero.mcts import (
     MCTS,
     Evaluate,

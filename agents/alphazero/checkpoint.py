@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from torch import nn
+
 from zeroleague.agents.alphazero.network import NetConfig, build_network
 
 FORMAT = "zeroleague-alphazero-checkpoint"

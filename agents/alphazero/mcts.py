@@ -96,6 +96,7 @@ from dataclasses import dataclass, fields
 
 import numba as nb
 import numpy as np
+
 from zeroleague.envs.core import BatchedGame
 
 Evaluate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from zeroleague.agents.alphazero.mcts import MCTS, Evaluate, MCTSConfig, Tree, choose_actions
 from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch
 from zeroleague.envs.core import BatchedGame

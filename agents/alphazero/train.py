@@ -22,12 +22,12 @@ players' moves as one-hot policy targets, the outcomes as values); the result is
 ``snapshots/pretrained.pt`` and as the checkpoint of iteration -1, so a kill after pre-training resumes at
 iteration 0.
 
-Compute accounting (``zeroleague.baselines.policies.ComputeMeter``, cumulative over resumes, in every metrics line and
+Compute accounting (``zeroleague.runlog.ComputeMeter``, cumulative over resumes, in every metrics line and
 checkpoint): environment steps (moves of the self-play games), network samples in forward passes (search leaf
 evaluations and training) and in backward passes, wall-clock seconds and device.
 
 Logs: ``metrics.jsonl`` (one line per iteration) and TensorBoard event files in the run directory
-(``zeroleague.baselines.policies.RunLogger``); ``config.json`` holds the ``TrainConfig``. Resumable: a run directory
+(``zeroleague.runlog.RunLogger``); ``config.json`` holds the ``TrainConfig``. Resumable: a run directory
 with a checkpoint continues after its last finished iteration (its ``config.json`` must match, except
 ``iterations``, ``device`` and ``threads``), and since every iteration's randomness derives from ``(seed, i)`` the
 resumed run makes the same games as an uninterrupted one would (on the same device). The last line printed
@@ -54,15 +54,16 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-import zeroleague.envs as envs
 from tqdm import tqdm
+
+import zeroleague.envs as envs
 from zeroleague.agents.alphazero.checkpoint import load_checkpoint, save_checkpoint
 from zeroleague.agents.alphazero.distributed import chunked_self_play
 from zeroleague.agents.alphazero.mcts import MCTSConfig
 from zeroleague.agents.alphazero.network import NetConfig, build_network
 from zeroleague.agents.alphazero.selfplay import self_play
 from zeroleague.agents.evaluator import Evaluator, pick_device
-from zeroleague.baselines.policies import ComputeMeter, RunLogger
+from zeroleague.runlog import ComputeMeter, RunLogger
 
 _RESUMABLE_CHANGES = ("iterations", "device", "threads", "backend", "ray_address")
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 import zeroleague.envs as envs
 from zeroleague.agents.alphazero.selfplay import outcome_targets
 from zeroleague.agents.base import BaseAgent, DecisionBatch

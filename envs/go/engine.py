@@ -43,6 +43,7 @@ from operator import attrgetter
 
 import numba as nb
 import numpy as np
+
 from zeroleague.envs.core import IllegalActionError, seeds_for
 
 MIN_SIZE = 2

@@ -65,6 +65,7 @@ from gymnasium.utils import EzPickle
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
 from pettingzoo.utils.env_logger import EnvLogger
+
 from zeroleague.envs.core import IllegalActionError
 from zeroleague.envs.go.engine import COLUMNS, GoGame, action_name
 

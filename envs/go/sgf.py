@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from sgfmill import sgf
+
 from zeroleague.envs.core import IllegalActionError
 from zeroleague.envs.go.engine import GoGame, GoState, check_board_size
 

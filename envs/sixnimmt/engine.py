@@ -70,6 +70,7 @@ from operator import attrgetter
 
 import numba as nb
 import numpy as np
+
 from zeroleague.envs.core import IllegalActionError, seeds_for
 from zeroleague.envs.sixnimmt.rules import (
     MAX_DECK,

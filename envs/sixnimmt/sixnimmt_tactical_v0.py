@@ -16,6 +16,7 @@ from typing import Any
 
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
+
 from zeroleague.envs.sixnimmt import sixnimmt_v0
 from zeroleague.envs.sixnimmt.engine import SixNimmtGame
 

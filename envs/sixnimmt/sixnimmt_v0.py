@@ -47,6 +47,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
+
 from zeroleague.envs.core import IllegalActionError
 from zeroleague.envs.sixnimmt.engine import DONE, ROW_CHOICE, SixNimmtGame
 from zeroleague.envs.sixnimmt.rules import bullheads

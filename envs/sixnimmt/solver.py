@@ -15,7 +15,7 @@ two-player zero-sum game with simultaneous moves:
 tuple of tuples) is solved once and memoised; its trick matrix holds, for every card pair, the trick's margin
 plus the continuation value, and the matrix game is solved exactly up to LP tolerance (saddle point, iterated
 removal of weakly dominated cards, closed form for 2x2, else a linear programme solved by HiGHS: the one
-matrix-game LP of the project, ``zeroleague.leagues.nash.solve_matrix_game``).
+matrix-game LP of the project, ``zeroleague.envs.matrix_game.solve_matrix_game``).
 
 :func:`best_response_value` and :func:`exploitability` measure a fixed policy against its best response, with
 the same recursion (:func:`resolve_trick` is the one place where a trick is resolved).
@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from zeroleague.envs.matrix_game import solve_matrix_game
 from zeroleague.envs.sixnimmt.engine import ROW_CHOICE, SELECT, SixNimmtGame, SixNimmtState
 from zeroleague.envs.sixnimmt.rules import NUM_ROWS, ROW_CAPACITY, cheapest_row, row_bullheads, target_row
-from zeroleague.leagues.nash import solve_matrix_game
 
 MAX_HAND = 5
 """Largest hand size solved exactly (5 cards each: seconds per deal; see benchmarks/sixnimmt_solver.py)."""

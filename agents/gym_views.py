@@ -48,6 +48,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 from gymnasium import spaces
+
 from zeroleague.agents.base import RESIGN, Agent, DecisionBatch
 from zeroleague.agents.registry import make_agent
 from zeroleague.envs.core import BatchedGame, IllegalActionError
