@@ -20,10 +20,9 @@ from zeroleague.envs.core import BatchedGame
 _PROVIDERS = (
     "zeroleague.baselines.heuristics",
     "zeroleague.baselines.gtp_agent",
-    "zeroleague.baselines.reinforce",
-    "zeroleague.baselines.ppo",
+    "zeroleague.baselines.policies",
+    "zeroleague.baselines.ppo_policy",
     "zeroleague.agents.alphazero.agent",
-    "zeroleague.leagues.distill",
 )
 
 

@@ -34,6 +34,7 @@ from torch import nn
 
 from zeroleague.agents.base import BaseAgent, DecisionBatch
 from zeroleague.agents.evaluator import Evaluator
+from zeroleague.agents.registry import register_agent
 from zeroleague.envs.core import BatchedGame
 from zeroleague.envs.sixnimmt.engine import obs_slices
 from zeroleague.envs.sixnimmt.rules import BULLHEADS, NUM_ROWS, ROW_CAPACITY
@@ -444,3 +445,19 @@ def checkpoint_agent(
     net = PolicyValueNet(ckpt["net_config"], game.obs_shape, game.num_actions)
     net.load_state_dict(ckpt["weights"])
     return PolicyAgent(net, device=device, seed=seed, greedy=greedy, name=f"{algo}:{path}")
+
+
+@register_agent("reinforce")
+def reinforce_agent(
+    game: BatchedGame, path: str, *, seed: int = 0, device: str | None = None, greedy: bool = False
+) -> PolicyAgent:
+    """A REINFORCE checkpoint as an Agent (``reinforce:PATH[,greedy=true]``)."""
+    return checkpoint_agent(game, path, "reinforce", seed=seed, device=device, greedy=greedy)
+
+
+@register_agent("distilled")
+def distilled_agent(
+    game: BatchedGame, path: str, *, seed: int = 0, device: str | None = None, greedy: bool = False
+) -> PolicyAgent:
+    """A distilled league average policy as an Agent (``distilled:PATH[,greedy=true]``)."""
+    return checkpoint_agent(game, path, "distilled", seed=seed, device=device, greedy=greedy)

@@ -28,11 +28,9 @@ import torch
 
 from zeroleague.agents.base import RESIGN, DecisionBatch
 from zeroleague.agents.evaluator import pick_device
-from zeroleague.agents.registry import make_agent, register_agent
+from zeroleague.agents.registry import make_agent
 from zeroleague.baselines.policies import (
-    PolicyAgent,
     PolicyValueNet,
-    checkpoint_agent,
     default_net_config,
     masked_logits,
     save_checkpoint,
@@ -276,11 +274,3 @@ def train_reinforce(cfg: ReinforceConfig, run_dir: str | Path, game: BatchedGame
     for agent in opponents:
         agent.close()
     return result
-
-
-@register_agent("reinforce")
-def reinforce_agent(
-    game: BatchedGame, path: str, *, seed: int = 0, device: str | None = None, greedy: bool = False
-) -> PolicyAgent:
-    """A REINFORCE checkpoint as an Agent (``reinforce:PATH[,greedy=true]``)."""
-    return checkpoint_agent(game, path, "reinforce", seed=seed, device=device, greedy=greedy)

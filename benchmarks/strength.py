@@ -29,8 +29,8 @@ if str(ROOT) not in sys.path:  # run as a script: make the repository's packages
 
 import zeroleague.envs as envs  # noqa: E402
 from zeroleague.agents.registry import make_agent  # noqa: E402
+from zeroleague.leagues.backends import symmetric_payoff  # noqa: E402
 from zeroleague.leagues.harness import MatchResult, play_match  # noqa: E402
-from zeroleague.leagues.psro import symmetric_payoff  # noqa: E402
 
 
 def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -49,7 +49,8 @@ from benchmarks.compare_algorithms import (  # noqa: E402
     update_results_md,
     write_csv,
 )
-from zeroleague.leagues.tournament import make_env_game, run_tournament  # noqa: E402
+from zeroleague.envs.registry import make_env_game  # noqa: E402
+from zeroleague.leagues.tournament import run_tournament  # noqa: E402
 
 DEFAULTS: dict[str, Any] = {
     "algo": "alphazero",

@@ -57,3 +57,17 @@ def register_gym_envs() -> None:
             gymnasium.register(
                 id=gym_id, entry_point=VIEW_ENTRY_POINT, kwargs={"game": env_id, **defaults}
             )
+
+
+_OLD_TOP_LEVEL = ("envs", "agents", "baselines", "leagues")
+
+
+def make_env_game(env: str, env_kwargs: dict[str, Any] | None = None) -> Any:
+    """The batched game of a registered env id, or of ``"package.module:factory"`` called with the kwargs."""
+    kwargs = env_kwargs or {}
+    if ":" in env:
+        module, _, attr = env.partition(":")
+        if module.split(".")[0] in _OLD_TOP_LEVEL:  # configs written before the zeroleague.* namespace
+            module = f"zeroleague.{module}"
+        return getattr(importlib.import_module(module), attr)(**kwargs)
+    return make_game(env, **kwargs)

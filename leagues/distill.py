@@ -31,19 +31,17 @@ import numpy as np
 import torch
 
 from zeroleague.agents.base import Agent, BaseAgent, DecisionBatch
-from zeroleague.agents.registry import make_agent, register_agent
+from zeroleague.agents.registry import make_agent
 from zeroleague.baselines.policies import (
-    PolicyAgent,
     PolicyValueNet,
-    checkpoint_agent,
     default_net_config,
     masked_logits,
     save_checkpoint,
 )
 from zeroleague.envs.core import BatchedGame
+from zeroleague.envs.registry import make_env_game
 from zeroleague.leagues.exploitability import action_probabilities
 from zeroleague.leagues.harness import play_match
-from zeroleague.leagues.tournament import make_env_game
 
 
 @dataclass(frozen=True)
@@ -195,11 +193,3 @@ def distill(cfg: DistillConfig, out_path: str | Path, game: BatchedGame | None =
     result = {"checkpoint": str(path), "samples": len(x), "losses": losses, "entropy": entropy}
     Path(str(path) + ".json").write_text(json.dumps(result, sort_keys=True) + "\n")
     return result
-
-
-@register_agent("distilled")
-def distilled_agent(
-    game: BatchedGame, path: str, *, seed: int = 0, device: str | None = None, greedy: bool = False
-) -> PolicyAgent:
-    """A distilled league average policy as an Agent (``distilled:PATH[,greedy=true]``)."""
-    return checkpoint_agent(game, path, "distilled", seed=seed, device=device, greedy=greedy)

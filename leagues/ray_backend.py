@@ -1,8 +1,8 @@
 """Ray backend for match batches and self-play chunks (the optional extra ``zeroleague[ray]``; nothing else
 imports Ray).
 
-``RayBackend(address=None, num_cpus=None)`` runs each ``zeroleague.leagues.psro.ChunkJob`` (a league's payoff games, a
-tournament's games) as one Ray task calling ``zeroleague.leagues.psro.play_chunk`` in a worker process and yields the
+``RayBackend(address=None, num_cpus=None)`` runs each ``leagues.backends.ChunkJob`` (a league's payoff games, a
+tournament's games) as one Ray task calling ``leagues.backends.play_chunk`` in a worker process and yields the
 chunks' game records to the driver as they finish; the driver alone writes them to the SQLite store (the
 single writer). Each chunk builds its agents from seeds derived from the match seed and the chunk number, so
 the records are those the ``LocalBackend`` gives for the same seeds, whatever worker plays which chunk and in
@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from zeroleague.leagues.backends import ChunkJob, play_chunk
 from zeroleague.leagues.harness import GameRecord
-from zeroleague.leagues.psro import ChunkJob, play_chunk
 
 _PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
 
@@ -82,7 +82,7 @@ class RayBackend:
             yield pending.pop(done[0]), self._ray.get(done[0])
 
     def run(self, jobs: Sequence[ChunkJob]) -> Iterator[list[GameRecord]]:
-        """Submit every job, then yield each one's records as it completes (``zeroleague.leagues.psro.Backend``)."""
+        """Submit every job, then yield each one's records as it completes (``zeroleague.leagues.backends.Backend``)."""
         for _, records in self.map(play_chunk, jobs):
             yield records
 

@@ -24,11 +24,11 @@ A file holds one tournament (its keys at top level) or several (``[[tournament]]
 
 Running: every agent is first built once in this process (an optional one that fails is skipped; a
 required one raises) and closed again. Each pairing's games not yet in the store are split into chunks of
-``max_parallel`` games (game i in chunk ``i // max_parallel``: ``zeroleague.leagues.psro.chunk_jobs`` with the
+``max_parallel`` games (game i in chunk ``i // max_parallel``: ``zeroleague.leagues.backends.chunk_jobs`` with the
 tournament seed as the match seed, so game i of every pairing has the same deal), and the chunks of all
-pairings go to a backend (``zeroleague.leagues.psro.LocalBackend``: in this process, one after another;
+pairings go to a backend (``zeroleague.leagues.backends.LocalBackend``: in this process, one after another;
 ``zeroleague.leagues.ray_backend.RayBackend``: Ray tasks). A chunk builds its own two agents, seeded from (seed, chunk,
-side) (``zeroleague.leagues.psro.play_chunk``), so the games — moves of stochastic agents included — are the same
+side) (``zeroleague.leagues.backends.play_chunk``), so the games — moves of stochastic agents included — are the same
 whichever backend plays them and in whatever order chunks finish. This process alone writes the store: each
 game of a returned chunk is committed at once (one transaction), so a killed run resumed with the same file
 plays only the missing games and ends with exactly ``games_per_pairing`` per pairing (at most the chunks in
@@ -39,26 +39,23 @@ of the planned pairings with index < ``games_per_pairing``.
 from __future__ import annotations
 
 import csv
-import importlib
 import re
 import tomllib
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-import zeroleague.envs as envs
 from zeroleague.agents.registry import make_agent
 from zeroleague.envs.core import BatchedGame
+from zeroleague.envs.registry import make_env_game
+from zeroleague.leagues.backends import Backend, LocalBackend, chunk_jobs
 from zeroleague.leagues.harness import write_sgf
 from zeroleague.leagues.ratings import Ratings, fit_ratings, outcomes_from_records
 from zeroleague.leagues.store import ResultStore, pairing_key
-
-if TYPE_CHECKING:  # leagues.psro imports this module
-    from zeroleague.leagues.psro import Backend
 
 
 @dataclass(frozen=True)
@@ -150,20 +147,6 @@ def load_config(path: str | Path) -> list[TournamentConfig]:
     return [_parse_one(data, str(path))]
 
 
-_OLD_TOP_LEVEL = ("envs", "agents", "baselines", "leagues")
-
-
-def make_env_game(env: str, env_kwargs: dict[str, Any] | None = None) -> BatchedGame:
-    """The batched game of a registered env id, or of ``"package.module:factory"`` called with the kwargs."""
-    kwargs = env_kwargs or {}
-    if ":" in env:
-        module, _, attr = env.partition(":")
-        if module.split(".")[0] in _OLD_TOP_LEVEL:  # configs written before the zeroleague.* namespace
-            module = f"zeroleague.{module}"
-        return getattr(importlib.import_module(module), attr)(**kwargs)
-    return envs.make_game(env, **kwargs)
-
-
 def agent_seed(seed: int, spec: str) -> int:
     """A seed from a seed and an agent's spec, stable across runs (``zeroleague play``'s agents; the agents a
     tournament builds to check they can be built)."""
@@ -207,7 +190,6 @@ def run_tournament(
     (a ``RayBackend`` is not closed here). ``device``: where the chunks' learned agents run."""
     from tqdm import tqdm
 
-    from zeroleague.leagues.psro import LocalBackend, chunk_jobs
 
     backend = backend or LocalBackend()
     game = make_env_game(cfg.env, cfg.env_kwargs)

@@ -7,11 +7,11 @@ import torch
 
 from tests.toygames import NimGame
 from zeroleague.agents.alphazero.distributed import chunked_self_play, merge_self_play
-from zeroleague.agents.alphazero.mcts import MCTSConfig
 from zeroleague.agents.alphazero.network import NetConfig, build_network
 from zeroleague.agents.alphazero.selfplay import SelfPlayData, self_play
+from zeroleague.agents.alphazero.tree import MCTSConfig
 from zeroleague.agents.evaluator import Evaluator
-from zeroleague.leagues.psro import derived_seed
+from zeroleague.leagues.backends import derived_seed
 
 NIM = "tests.toygames:NimGame"
 NIM_KWARGS = {"min_pile": 4, "max_pile": 12}

@@ -54,7 +54,7 @@ def test_modules_have_one_name():
 
 
 def test_old_module_strings_in_configs_still_resolve():
-    from zeroleague.leagues.tournament import make_env_game
+    from zeroleague.envs.registry import make_env_game
 
     game = make_env_game("envs.sixnimmt.engine:SixNimmtGame", {"max_card": 10, "hand_size": 3})
     assert type(game).__module__ == "zeroleague.envs.sixnimmt.engine"

@@ -13,7 +13,8 @@ from zeroleague.agents.base import DecisionBatch
 from zeroleague.agents.gym_views import SingleAgentView
 from zeroleague.agents.registry import make_agent
 from zeroleague.baselines.policies import CheckpointError, load_checkpoint
-from zeroleague.baselines.ppo import PPOConfig, load_ppo_policy, train_ppo
+from zeroleague.baselines.ppo import PPOConfig, train_ppo
+from zeroleague.baselines.ppo_policy import load_ppo_policy
 from zeroleague.envs.registry import make_game
 
 

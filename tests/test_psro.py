@@ -7,19 +7,9 @@ import numpy as np
 import pytest
 
 from zeroleague.envs.sixnimmt.solver import Deal, solve
+from zeroleague.leagues.backends import LocalBackend, chunk_jobs, derived_seed, play_chunk
 from zeroleague.leagues.exploitability import expected_margin
-from zeroleague.leagues.psro import (
-    DealLeague,
-    HarnessLeague,
-    LocalBackend,
-    MatrixLeague,
-    PSROConfig,
-    chunk_jobs,
-    derived_seed,
-    load_state,
-    play_chunk,
-    run_psro,
-)
+from zeroleague.leagues.psro import DealLeague, HarnessLeague, MatrixLeague, PSROConfig, load_state, run_psro
 from zeroleague.leagues.store import ResultStore, pairing_key
 
 # rock-paper-scissors-lizard-spock: each beats two and loses to two; the unique equilibrium is uniform

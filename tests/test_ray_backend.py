@@ -14,10 +14,11 @@ import torch
 ray = pytest.importorskip("ray")
 
 from zeroleague.agents.alphazero.distributed import chunked_self_play  # noqa: E402
-from zeroleague.agents.alphazero.mcts import MCTSConfig  # noqa: E402
 from zeroleague.agents.alphazero.network import NetConfig, build_network  # noqa: E402
+from zeroleague.agents.alphazero.tree import MCTSConfig  # noqa: E402
 from zeroleague.cli import main  # noqa: E402
-from zeroleague.leagues.psro import LocalBackend, PSROConfig, chunk_jobs, run_psro  # noqa: E402
+from zeroleague.leagues.backends import LocalBackend, chunk_jobs  # noqa: E402
+from zeroleague.leagues.psro import PSROConfig, run_psro  # noqa: E402
 from zeroleague.leagues.ray_backend import RayBackend  # noqa: E402
 from zeroleague.leagues.store import ResultStore  # noqa: E402
 from zeroleague.leagues.tournament import AgentEntry, TournamentConfig, run_tournament  # noqa: E402
@@ -135,7 +136,7 @@ def test_cli_backend_flags_are_checked(flags, match, tmp_path, capsys):
      ("zeroleague.envs.sixnimmt.engine:SixNimmtGame", {"max_card": 10, "hand_size": 3})],
 )
 def test_chunked_self_play_equals_local(backend, env, env_kwargs):
-    from zeroleague.leagues.tournament import make_env_game
+    from zeroleague.envs.registry import make_env_game
 
     game = make_env_game(env, env_kwargs)
     net = NetConfig(kind="mlp", obs_dim=int(np.prod(game.obs_shape)), num_actions=game.num_actions, blocks=1,

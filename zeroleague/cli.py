@@ -29,7 +29,7 @@ def _kwarg(text: str) -> tuple[str, object]:
 
 
 def _cmd_tournament(args: argparse.Namespace) -> int:
-    from zeroleague.leagues.psro import make_backend
+    from zeroleague.leagues.backends import make_backend
     from zeroleague.leagues.tournament import load_config, run_tournament, with_overrides
 
     if args.backend != "ray" and (args.address is not None or args.num_cpus is not None):

@@ -2,9 +2,9 @@
 
 ``chunked_self_play`` splits ``num_games`` self-play games into chunks of ``chunk_games`` (the last one may be
 smaller). Chunk ``c`` is one ``SelfPlayJob``: wherever it runs, ``play_selfplay_chunk`` rebuilds the game
-(``zeroleague.leagues.tournament.make_env_game``) and the network (``build_network(net_config)`` with the given weights)
+(``zeroleague.envs.registry.make_env_game``) and the network (``build_network(net_config)`` with the given weights)
 on the CPU with ``threads`` torch threads, and calls ``zeroleague.agents.alphazero.selfplay.self_play`` for its games
-with the seed ``zeroleague.leagues.psro.derived_seed(seed, c)``. The chunks' ``SelfPlayData`` are merged in chunk order
+with the seed ``leagues.backends.derived_seed(seed, c)``. The chunks' ``SelfPlayData`` are merged in chunk order
 (samples concatenated, counts summed), so the result depends on the seed, the chunking (``chunk_games``,
 ``parallel``) and ``threads`` — never on the backend, the workers or the order in which chunks finish.
 
@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from zeroleague.agents.alphazero.mcts import MCTSConfig
 from zeroleague.agents.alphazero.network import NetConfig, build_network
 from zeroleague.agents.alphazero.selfplay import SelfPlayData, self_play
+from zeroleague.agents.alphazero.tree import MCTSConfig
 from zeroleague.agents.evaluator import Evaluator
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class SelfPlayJob:
 def play_selfplay_chunk(job: SelfPlayJob, state_dict: Mapping[str, torch.Tensor]) -> tuple[SelfPlayData, int]:
     """Play one chunk on the CPU (in whatever process runs it); returns its data and the number of positions
     the network evaluated. The process's torch thread count is restored afterwards."""
-    from zeroleague.leagues.tournament import make_env_game
+    from zeroleague.envs.registry import make_env_game
 
     game = make_env_game(job.env, job.env_kwargs)
     model = build_network(job.net_config)
@@ -93,7 +93,7 @@ def chunked_self_play(env: str, env_kwargs: Mapping[str, Any], net_config: NetCo
 
     ``backend``: None plays here, a ``RayBackend`` as Ray tasks — the same result. A ValueError names a
     ``num_games``, ``chunk_games``, ``parallel`` or ``threads`` below 1."""
-    from zeroleague.leagues.psro import derived_seed
+    from zeroleague.leagues.backends import derived_seed
 
     for name, value in (("num_games", num_games), ("chunk_games", chunk_games), ("parallel", parallel),
                         ("threads", threads)):
