@@ -1,4 +1,4 @@
-"""MCTS speed on Go 9x9 (komi 7.5): our batched search (``zeroleague.agents.alphazero.mcts``) against OpenSpiel's Python
+"""MCTS speed on Go 9x9 (komi 7.5): our batched search (``zeroleague.agents.alphazero.puct``) against OpenSpiel's Python
 ``open_spiel.python.algorithms.mcts.MCTSBot`` in the same run, both with an equally trivial evaluator (uniform
 prior over the legal actions, value 0; OpenSpiel's with PUCT selection, ``solve=False``), and with a real
 small ResNet on the CPU.
@@ -37,8 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
     sys.path.insert(0, str(ROOT))
 
-from zeroleague.agents.alphazero.mcts import MCTS, MCTSConfig, uniform_evaluate  # noqa: E402
 from zeroleague.agents.alphazero.network import NetConfig, build_network  # noqa: E402
+from zeroleague.agents.alphazero.search import make_search  # noqa: E402
+from zeroleague.agents.alphazero.tree import MCTSConfig, uniform_evaluate  # noqa: E402
 from zeroleague.agents.evaluator import Evaluator  # noqa: E402
 from zeroleague.envs.go.engine import COLUMNS, GoGame  # noqa: E402
 
@@ -117,11 +118,11 @@ def ours(game: GoGame, actions: list[int], batch: int, sims: int, evaluate, repe
     runs = []
     for rep in range(repeats + 1):
         t0 = time.perf_counter()
-        MCTS(game, evaluate, MCTSConfig(num_simulations=sims)).search(st)
+        make_search(game, evaluate, MCTSConfig(num_simulations=sims)).search(st)
         plain = time.perf_counter() - t0
         tg, te = TimedGame(game), TimedEvaluate(evaluate)
         t0 = time.perf_counter()
-        MCTS(tg, te, MCTSConfig(num_simulations=sims)).search(st)
+        make_search(tg, te, MCTSConfig(num_simulations=sims)).search(st)
         total = time.perf_counter() - t0
         if rep:  # the first run is the warm-up
             engine = sum(tg.seconds.values())

@@ -1,4 +1,4 @@
-"""Batched PUCT search (agents.alphazero.mcts): forced wins, agreement with minimax from both seats (the value
+"""Batched PUCT search (agents.alphazero.puct): forced wins, agreement with minimax from both seats (the value
 sign convention), batched == sequential, tree invariants, subtree reuse; the AlphaZero agent and its
 checkpoints."""
 
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from tests.toygames import NimGame
-from zeroleague.agents.alphazero.mcts import MCTS, MCTSConfig, Tree, check_tree, choose_actions, uniform_evaluate
+from zeroleague.agents.alphazero.search import make_search
+from zeroleague.agents.alphazero.tree import MCTSConfig, Tree, check_tree, choose_actions, uniform_evaluate
 
 
 class BonusNimGame(NimGame):
@@ -108,7 +109,7 @@ def test_uniform_search_finds_nim_wins(seat):
     game = NimGame(min_pile=1, max_pile=12, max_take=3)
     piles = np.array([1, 2, 3, 5, 6, 7, 9, 10, 11])
     st = nim_states(game, piles, seat)
-    res = MCTS(game, uniform_evaluate, MCTSConfig(num_simulations=400)).search(st)
+    res = make_search(game, uniform_evaluate, MCTSConfig(num_simulations=400)).search(st)
     best = choose_actions(res.visits, 0)
     np.testing.assert_array_equal(best, game.winning_action(piles))
     assert (res.root_value > 0.3).all()
@@ -123,7 +124,7 @@ def test_exact_evaluator_matches_minimax_and_sign(game, seat):
     piles = np.arange(1, 12)
     st = nim_states(game, piles, seat)
     memo: dict = {}
-    res = MCTS(game, exact_evaluator(game), MCTSConfig(num_simulations=60, leaves_per_wave=3)).search(st)
+    res = make_search(game, exact_evaluator(game), MCTSConfig(num_simulations=60, leaves_per_wave=3)).search(st)
     best = choose_actions(res.visits, 0)
     for b in range(len(piles)):
         exact = child_values(game, st, b, memo)
@@ -142,7 +143,7 @@ def test_batched_search_equals_sequential_nim():
     st = nim_states(game, piles, 0)
     for lpw in (1, 4):
         cfg = MCTSConfig(num_simulations=50, leaves_per_wave=lpw)
-        mcts = MCTS(game, hash_evaluator(game.num_actions), cfg)
+        mcts = make_search(game, hash_evaluator(game.num_actions), cfg)
         batched = mcts.search(st)
         for b in range(len(piles)):
             single = mcts.search(game.take(st, np.array([b])))
@@ -153,7 +154,7 @@ def test_batched_search_equals_sequential_nim():
 def test_self_play_noise_is_seeded_and_priors_restored():
     game = NimGame(max_pile=12)
     st = nim_states(game, [12, 11, 10], 0)
-    mcts = MCTS(game, hash_evaluator(game.num_actions), MCTSConfig(num_simulations=30, noise_frac=0.5))
+    mcts = make_search(game, hash_evaluator(game.num_actions), MCTSConfig(num_simulations=30, noise_frac=0.5))
     a = mcts.search(st, np.random.default_rng(3), self_play=True)
     b = mcts.search(st, np.random.default_rng(3), self_play=True)
     clean = mcts.search(st)
@@ -176,7 +177,7 @@ def test_choose_actions_temperature():
 def test_subtree_reuse_keeps_statistics():
     game = NimGame(max_pile=12)
     st = nim_states(game, [12, 11], 0)
-    mcts = MCTS(game, hash_evaluator(game.num_actions), MCTSConfig(num_simulations=80, leaves_per_wave=2))
+    mcts = make_search(game, hash_evaluator(game.num_actions), MCTSConfig(num_simulations=80, leaves_per_wave=2))
     res = mcts.search(st)
     acts = choose_actions(res.visits, 0)
     subs = [res.tree.subtree(b, int(acts[b])) for b in range(2)]
@@ -199,7 +200,7 @@ def test_search_refuses_terminal_roots_and_bad_config():
     st = nim_states(game, [1, 2], 0)
     game.step(st, np.array([0, 0]))
     with pytest.raises(ValueError, match=r"terminal states \(games \[0\]\)"):
-        MCTS(game, uniform_evaluate).search(st)
+        make_search(game, uniform_evaluate).search(st)
     with pytest.raises(ValueError, match="leaves_per_wave"):
         MCTSConfig(leaves_per_wave=0)
     with pytest.raises(ValueError, match="fpu_mode"):
@@ -237,7 +238,7 @@ def test_uniform_search_finds_go_capture(seat):
     assert game.current_player(st)[0] == seat
     exact = child_values(game, st)
     assert np.flatnonzero(exact == 1).tolist() == [_pt(0, 3)]  # the reference agrees: one winning move
-    res = MCTS(game, uniform_evaluate, MCTSConfig(num_simulations=1500)).search(st)
+    res = make_search(game, uniform_evaluate, MCTSConfig(num_simulations=1500)).search(st)
     assert choose_actions(res.visits, 0)[0] == _pt(0, 3)
     assert res.root_value[0] > 0
     check_tree(res.tree, 0)
@@ -261,7 +262,7 @@ def random_go_states(game, n: int, moves: int, seed: int):
 def test_batched_search_equals_sequential_go(lpw):
     game = go_engine.GoGame(board_size=5, komi=0.5)
     st = random_go_states(game, 5, 9, seed=1)
-    mcts = MCTS(game, hash_evaluator(game.num_actions), MCTSConfig(num_simulations=64, leaves_per_wave=lpw))
+    mcts = make_search(game, hash_evaluator(game.num_actions), MCTSConfig(num_simulations=64, leaves_per_wave=lpw))
     batched = mcts.search(st)
     for b in range(5):
         single = mcts.search(game.take(st, np.array([b])))
@@ -282,7 +283,7 @@ def test_first_play_urgency_rules():
     visits = {}
     for mode, fpu in (("absolute", 1.0), ("absolute", -1.0), ("reduction", 0.0)):
         cfg = MCTSConfig(num_simulations=26, fpu_mode=mode, fpu=fpu)
-        visits[mode, fpu] = MCTS(game, uniform_evaluate, cfg).search(st).visits[0]
+        visits[mode, fpu] = make_search(game, uniform_evaluate, cfg).search(st).visits[0]
     assert (visits["absolute", 1.0] == 1).all()
     assert visits["absolute", -1.0][0] == 26
     assert (visits["reduction", 0.0] == 1).all()
@@ -292,7 +293,7 @@ def test_virtual_loss_spreads_leaves_and_keeps_invariants():
     game = go_engine.GoGame(board_size=5, komi=0.5)
     st = random_go_states(game, 3, 6, seed=2)
     cfg = MCTSConfig(num_simulations=100, leaves_per_wave=8, virtual_loss=3)
-    res = MCTS(game, uniform_evaluate, cfg).search(st)
+    res = make_search(game, uniform_evaluate, cfg).search(st)
     for b in range(3):
         check_tree(res.tree, b)
         assert res.visits[b].sum() == 100
@@ -425,7 +426,7 @@ def test_hidden_information_games_are_refused_clearly():
     with pytest.raises(NotImplementedError, match="simultaneous-move"):
         make_agent("az_uniform", HighCardGame())
     with pytest.raises(ValueError, match="perfect-information"):
-        MCTS(HighCardGame(), uniform_evaluate)
+        make_search(HighCardGame(), uniform_evaluate)
 
 
 def test_az_factory_checks_the_checkpoint_game(tmp_path):

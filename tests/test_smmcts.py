@@ -1,4 +1,4 @@
-"""Simultaneous-move, hidden-information search (agents.alphazero.mcts on 6 nimmt!): the search never reads
+"""Simultaneous-move, hidden-information search (agents.alphazero.simultaneous on 6 nimmt!): the search never reads
 what the acting seat may not know, it approaches the exact solver's value and equilibrium on small open-hand
 deals, it mixes where the equilibrium mixes, and the search agent beats random play in full games."""
 
@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zeroleague.agents.alphazero.mcts import JOINT, MCTS, MCTSConfig, check_tree, uniform_evaluate
+from zeroleague.agents.alphazero.search import make_search
+from zeroleague.agents.alphazero.tree import JOINT, MCTSConfig, check_tree, uniform_evaluate
 from zeroleague.agents.base import DecisionBatch
 from zeroleague.agents.registry import make_agent
 from zeroleague.envs.sixnimmt.engine import SixNimmtGame
@@ -81,7 +82,7 @@ def test_root_value_and_strategy_approach_the_exact_solution(hand):
     exact = np.array([s.value for s in sols])
     errors = {}
     for sims in (100, 8000):  # at 4,000, 2 of 10 seeds left one three-card deal's mix 0.21-0.30 exploitable
-        res = MCTS(game, uniform_evaluate, MCTSConfig(num_simulations=sims)).search(
+        res = make_search(game, uniform_evaluate, MCTSConfig(num_simulations=sims)).search(
             info, np.random.default_rng(0), players=np.zeros(n, np.int64))
         errors[sims] = np.abs(res.root_value - exact)
         for b in range(n):
@@ -115,7 +116,7 @@ def test_matching_pennies_deal_is_mixed_not_pure(seat, rule):
     mine = ([2, 4], [1, 6])[seat]
     for lpw in (1, 4):  # at 2,000 simulations ~1 seed in 10 strays more than 0.1 from 1/2
         cfg = MCTSConfig(num_simulations=4000, leaves_per_wave=lpw, joint_selection=rule)
-        res = MCTS(game, uniform_evaluate, cfg).search(game.information_state(st, seat),
+        res = make_search(game, uniform_evaluate, cfg).search(game.information_state(st, seat),
                                                        np.random.default_rng(seat), players=np.array([seat]))
         check_tree(res.tree, 0)
         p = res.policy[0]
@@ -133,7 +134,7 @@ def test_worlds_vary_the_opponents_cards_and_availability_counts_them(lpw):
     game = SixNimmtGame(max_card=12, hand_size=3)
     assert game.hidden_hands
     st = game.deal_state([[2, 6, 11], [3, 8, 12]], [1, 4, 7, 10])
-    res = MCTS(game, uniform_evaluate, MCTSConfig(num_simulations=600, leaves_per_wave=lpw)).search(
+    res = make_search(game, uniform_evaluate, MCTSConfig(num_simulations=600, leaves_per_wave=lpw)).search(
         game.information_state(st, 0), np.random.default_rng(3), players=np.array([0]))
     tree = res.tree
     check_tree(tree, 0)
@@ -160,7 +161,7 @@ def test_az_uniform_plays_full_games_legally_and_beats_random():
 def test_hidden_search_arguments_are_checked():
     game = SixNimmtGame(max_card=8, hand_size=2)
     st = game.deal_state([[2, 4], [1, 6]], [5, 8, 3, 7])
-    mcts = MCTS(game, uniform_evaluate, MCTSConfig(num_simulations=10))
+    mcts = make_search(game, uniform_evaluate, MCTSConfig(num_simulations=10))
     with pytest.raises(ValueError, match="acting players and an rng"):
         mcts.search(st)
     with pytest.raises(ValueError, match="players must be"):
@@ -208,7 +209,7 @@ def test_rewards_before_the_root_do_not_change_the_search(rule):
     for pens in (None, [10, 3]):
         game, st = _tactical(0, pens)
         assert game.returns(st)[0, 0] == (0.0 if pens is None else -7.0)
-        res = MCTS(game, uniform_evaluate, MCTSConfig(num_simulations=300, joint_selection=rule)).search(
+        res = make_search(game, uniform_evaluate, MCTSConfig(num_simulations=300, joint_selection=rule)).search(
             game.information_state(st, 0), np.random.default_rng(4), players=np.array([0]))
         check_tree(res.tree, 0)
         assert (res.tree.to_play[0, : res.tree.num_nodes[0]] < 0).any()  # terminal leaves were reached
@@ -221,7 +222,7 @@ def test_value_scale_divides_the_tree_values():
     """Regret matching depends on the values only through their ratios, so value_scale=6 gives the same
     visits as 1 and a root value exactly 6 times smaller; value_scale must be positive and finite."""
     game, st = _tactical(0)
-    res = [MCTS(game, uniform_evaluate, MCTSConfig(num_simulations=64, value_scale=s)).search(
+    res = [make_search(game, uniform_evaluate, MCTSConfig(num_simulations=64, value_scale=s)).search(
         game.information_state(st, 0), np.random.default_rng(2), players=np.array([0])) for s in (1.0, 6.0)]
     np.testing.assert_array_equal(res[0].visits, res[1].visits)
     assert res[1].root_value[0] == pytest.approx(res[0].root_value[0] / 6, rel=1e-5)

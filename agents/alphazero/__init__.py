@@ -1,4 +1,5 @@
-"""AlphaZero: batched PUCT search (``mcts``), policy/value networks (``network``), checkpoints
+"""AlphaZero: batched search (``search.make_search`` over the array tree ``tree`` and the drivers ``puct`` and
+``simultaneous``), policy/value networks (``network``), checkpoints
 (``checkpoint``), the search agent (``agent``: specs ``az:PATH`` and ``az_uniform``), self-play (``selfplay``)
 and the synchronous training loop (``train``). Public names are imported lazily, so ``import
 agents.alphazero`` does not load torch.
@@ -9,8 +10,9 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "MCTS": "mcts", "MCTSConfig": "mcts", "SearchResult": "mcts", "Tree": "mcts", "choose_actions": "mcts",
-    "uniform_evaluate": "mcts", "check_tree": "mcts",
+    "make_search": "search", "PUCTSearch": "puct", "SimultaneousSearch": "simultaneous",
+    "MCTSConfig": "tree", "SearchResult": "tree", "Tree": "tree", "choose_actions": "tree",
+    "uniform_evaluate": "tree", "check_tree": "tree",
     "NetConfig": "network", "build_network": "network", "pad_planes": "network", "unpad_policy": "network",
     "Checkpoint": "checkpoint", "CheckpointError": "checkpoint", "load_checkpoint": "checkpoint",
     "save_checkpoint": "checkpoint",

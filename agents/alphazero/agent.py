@@ -1,4 +1,4 @@
-"""The AlphaZero player: batched PUCT search (``zeroleague.agents.alphazero.mcts``) from the engine states the harness
+"""The AlphaZero player: batched PUCT search (``zeroleague.agents.alphazero.search``) from the engine states the harness
 passes (``needs_states=True``), the network behind an ``zeroleague.agents.evaluator.Evaluator``, the most-visited move
 played.
 
@@ -16,7 +16,7 @@ Subtree reuse (``reuse=true``): after playing ``a`` in harness game ``g`` the ag
 subtree's expanded children as the unique one whose resulting observation and legal mask equal the new ones,
 and searches on from that grandchild subtree; if none or several match, it starts a fresh tree.
 
-Simultaneous-move, hidden-information games (6 nimmt!; ``mcts.selection_actions``): the harness passes the
+Simultaneous-move, hidden-information games (6 nimmt!; ``tree.selection_actions``): the harness passes the
 acting seat's information state, the search samples a world per descent (``SixNimmtGame.sample_worlds``) from
 the agent's own generator (``seed``; so two agents with one seed given the same information states act
 alike) and plays the acting seat's most-visited card; there is no subtree reuse (``reuse`` is ignored). Other
@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from zeroleague.agents.alphazero.mcts import (
-    MCTS,
+from zeroleague.agents.alphazero.search import make_search
+from zeroleague.agents.alphazero.tree import (
     Evaluate,
     MCTSConfig,
     Tree,
@@ -63,14 +63,14 @@ class AlphaZeroAgent(BaseAgent):
             raise NotImplementedError(
                 f"AlphaZeroAgent searches perfect-information games and simultaneous-move selection games "
                 f"(6 nimmt!); {game.env_id!r} has hidden information without the selection convention "
-                "(mcts.selection_actions)")
+                "(tree.selection_actions)")
         if explore_moves < 0:
             raise ValueError(f"explore_moves must be >= 0, got {explore_moves!r}")
         if resign is not None and not resign >= 0:
             raise ValueError(f"resign threshold must be >= 0 (0 or None = off), got {resign!r}")
         reuse = reuse and game.perfect_information
         self.game, self.config, self.resign, self.reuse, self.name = game, config, resign or None, reuse, name
-        self.mcts = MCTS(game, evaluate, config)
+        self.mcts = make_search(game, evaluate, config)
         self.rng = np.random.default_rng(seed)  # the worlds of hidden-information searches
         self.seed, self.explore_moves = seed, explore_moves
         self._moves: dict[int, int] = {}  # game id -> own moves played (for explore_moves)

@@ -3,7 +3,7 @@
 observation and the root visit distribution of each decision, and turns each finished game into training
 samples whose value target is, for the player who was to move, the return it earned from that state on:
 (final return - return at the state) / ``MCTSConfig.value_scale``, clipped to [-1, 1] — the search's value
-convention (agents.alphazero.mcts). In Go (return +1 win, -1 loss, 0 draw, only at the end) with value_scale 1
+convention (agents.alphazero.tree). In Go (return +1 win, -1 loss, 0 draw, only at the end) with value_scale 1
 that is the final outcome. A resignation is a full loss for the resigner (-1; +1 for the other seat).
 
 Moves: sampled from the visit counts with ``MCTSConfig.temperature`` for a game's first ``temperature_moves``
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zeroleague.agents.alphazero.mcts import MCTS, Evaluate, MCTSConfig, Tree, choose_actions
+from zeroleague.agents.alphazero.search import make_search
+from zeroleague.agents.alphazero.tree import Evaluate, MCTSConfig, Tree, choose_actions
 from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch
 from zeroleague.envs.core import BatchedGame
 
@@ -57,7 +58,7 @@ class SelfPlayAgent(BaseAgent):
         if not 0.0 <= no_resign_frac <= 1.0:
             raise ValueError(f"no_resign_frac must be in [0, 1], got {no_resign_frac!r}")
         self.game, self.config, self.name = game, config, "selfplay"
-        self.mcts = MCTS(game, evaluate, config)
+        self.mcts = make_search(game, evaluate, config)
         self.rng = np.random.default_rng(seed)
         self.seed, self.temperature_moves = seed, temperature_moves
         self.resign_threshold, self.no_resign_frac = resign_threshold, no_resign_frac

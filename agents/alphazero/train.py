@@ -59,9 +59,9 @@ from tqdm import tqdm
 import zeroleague.envs as envs
 from zeroleague.agents.alphazero.checkpoint import load_checkpoint, save_checkpoint
 from zeroleague.agents.alphazero.distributed import chunked_self_play
-from zeroleague.agents.alphazero.mcts import MCTSConfig
 from zeroleague.agents.alphazero.network import NetConfig, build_network
 from zeroleague.agents.alphazero.selfplay import self_play
+from zeroleague.agents.alphazero.tree import MCTSConfig
 from zeroleague.agents.evaluator import Evaluator, pick_device
 from zeroleague.runlog import ComputeMeter, RunLogger
 
