@@ -58,3 +58,34 @@ def test_old_module_strings_in_configs_still_resolve():
 
     game = make_env_game("envs.sixnimmt.engine:SixNimmtGame", {"max_card": 10, "hand_size": 3})
     assert type(game).__module__ == "zeroleague.envs.sixnimmt.engine"
+
+
+NEUTRAL = {"zeroleague", "zeroleague.runlog"}  # the distribution's root and the run-log helper every layer may use
+
+
+def _modules() -> set[str]:
+    names = set()
+    for top, dotted in MAPPED.items():
+        for path in (ROOT / top).rglob("*.py"):
+            rel = path.relative_to(ROOT / top).with_suffix("").parts
+            if rel[-1] == "__init__":
+                rel = rel[:-1]
+            if "__pycache__" not in rel:
+                names.add(".".join((dotted, *rel)))
+    return names
+
+
+def test_every_module_sits_in_a_layer_of_the_import_contract():
+    """A new module that no layer names would escape the import-linter contract: every module of the
+    distribution (packages' ``__init__`` aside) must be a layer member or inside one."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contracts if c["type"] == "layers")["layers"]
+    members = {m.strip().strip("()") for layer in layers for m in layer.replace("|", ":").split(":")}
+    loose = []
+    for mod in sorted(_modules() - NEUTRAL):
+        if any(mod == m or mod.startswith(m + ".") for m in members):
+            continue
+        if any(m.startswith(mod + ".") for m in members):  # a package whose modules are placed one by one
+            continue
+        loose.append(mod)
+    assert not loose, f"modules in no layer of pyproject's import-linter contract: {loose}"
