@@ -82,8 +82,6 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
-    sys.path.insert(0, str(ROOT))
 
 from zeroleague.agents.registry import make_agent  # noqa: E402
 from zeroleague.leagues.harness import GameRecord, play_match  # noqa: E402

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make the repository's packages importable
-    sys.path.insert(0, str(ROOT))
 
 import zeroleague.envs as envs  # noqa: E402
 from zeroleague.agents.registry import make_agent  # noqa: E402
