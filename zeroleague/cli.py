@@ -8,6 +8,7 @@ zeroleague agents                  # registered agent names
 zeroleague gtp --agent SPEC [--board-size N] [--komi K] [--seed S] [--device D]
 zeroleague train reinforce|ppo|alphazero ...      # zeroleague train ALGO --help
 zeroleague league CONFIG.toml [--iterations N] [--backend local|ray] [--address A]
+zeroleague serve [--host 127.0.0.1] [--port 8000] [--db PATH]   # play and watch in a browser
 """
 
 from __future__ import annotations
@@ -96,6 +97,13 @@ def _cmd_gtp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from zeroleague.web import serve
+
+    serve(host=args.host, port=args.port, dbs=args.db, device=args.device)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zeroleague", description="zeroleague: games, agents, tournaments.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -138,6 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--device", default=None)
     g.set_defaults(func=_cmd_gtp)
+
+    w = sub.add_parser("serve", help="play and watch games in a browser (web app on localhost)")
+    w.add_argument("--host", default="127.0.0.1", help="interface to bind (default: localhost only)")
+    w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--db", action="append", default=[], metavar="PATH",
+                   help="results store offered for replay (read-only; repeatable)")
+    w.add_argument("--device", default=None, help="torch device for learned agents (default: cuda if available)")
+    w.set_defaults(func=_cmd_serve)
 
     add_train_parser(sub)
     add_league_parser(sub)
