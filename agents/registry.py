@@ -22,6 +22,7 @@ _PROVIDERS = (
     "zeroleague.baselines.gtp_agent",
     "zeroleague.baselines.policies",
     "zeroleague.baselines.ppo_policy",
+    "zeroleague.baselines.mcs",
     "zeroleague.agents.alphazero.agent",
 )
 
