@@ -31,6 +31,7 @@ import numpy as np
 
 from zeroleague.agents.alphazero.search import make_search
 from zeroleague.agents.alphazero.tree import (
+    JOINT,
     Evaluate,
     MCTSConfig,
     Tree,
@@ -78,6 +79,7 @@ class AlphaZeroAgent(BaseAgent):
         self.last_root_values: np.ndarray | None = None  # of the latest act call, per row
         self.last_visits: np.ndarray | None = None  # of the latest act call: the acting seat's root visits
         self.last_reused: np.ndarray | None = None  # per row: whether a kept subtree was searched on
+        self.last_tree: Tree | None = None  # of the latest act call: the search trees (for ``explain``)
 
     def reset(self, game_ids: np.ndarray) -> None:
         for g in np.asarray(game_ids).tolist():
@@ -135,6 +137,7 @@ class AlphaZeroAgent(BaseAgent):
         if self.explore_moves:
             self._explore(actions, result.visits, batch.game_ids)
         self.last_root_values, self.last_visits = result.root_value, result.visits
+        self.last_tree = result.tree
         self.last_reused = np.array([t is not None for t in reused])
         if self.reuse:
             after = self.game.copy(batch.states)
@@ -149,6 +152,35 @@ class AlphaZeroAgent(BaseAgent):
             for gid in np.asarray(batch.game_ids)[gave_up].tolist():
                 self._kept.pop(int(gid), None)
         return actions
+
+    def explain(self, batch: DecisionBatch, max_pv: int = 12) -> list[dict]:
+        """``act`` on ``batch`` (it counts as the decision: call it instead of ``act``) and, per row, what the
+        search saw: ``{"kind": "alphazero", "actions": legal actions, "visits": their root visit counts,
+        "prior": the network's raw root prior, "value": the root value for the seat to act (``value_scale``
+        units), "pv": the principal variation (most-visited child from the root, at most ``max_pv`` moves;
+        in a simultaneous-move search only the acting seat's root choice), "chosen": the action played (or
+        ``RESIGN``)}``. The web app (``zeroleague serve``) draws these."""
+        actions = self.act(batch)
+        tree, visits, values = self.last_tree, self.last_visits, self.last_root_values
+        players = np.asarray(batch.players)
+        out = []
+        for b in range(len(batch)):
+            legal = np.flatnonzero(np.asarray(batch.masks[b], bool))
+            root = 0
+            if self.mcts.hidden and tree.kind[b, 0] == JOINT and players[b] == 1:
+                root = int(tree.partner[b, 0])  # seat 1's row of the joint root
+            pv: list[int] = []
+            node = root
+            while len(pv) < max_pv and tree.edge_n[b, node].sum() > 0:
+                a = int(np.argmax(tree.edge_n[b, node]))
+                pv.append(a)
+                node = int(tree.child[b, node, a])
+                if self.mcts.hidden or node <= 0 or tree.to_play[b, node] < 0:
+                    break
+            out.append({"kind": "alphazero", "actions": legal.tolist(), "visits": visits[b, legal].tolist(),
+                        "prior": tree.prior[b, root, legal].astype(float).tolist(), "value": float(values[b]),
+                        "pv": pv, "chosen": int(actions[b])})
+        return out
 
 
 def _config(sims: int, c_puct: float, leaves_per_wave: int, fpu: float, fpu_mode: str,
