@@ -1,0 +1,55 @@
+"""benchmarks/gpu_check.py in its quick CPU mode: every section runs and the report names the device and holds
+every table; bad devices are refused with one line."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load():
+    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks" / "gpu_check.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["gpu_check"] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_quick_cpu_run_writes_every_table(tmp_path):
+    gc = load()
+    assert gc.main(["--device", "cpu", "--quick", "--no-tests", "--out", str(tmp_path)]) == 0
+    md = (tmp_path / "gpu_check.md").read_text()
+    report = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert md.startswith("# GPU check: CPU")
+    for heading in ("Evaluator forward throughput", "AlphaZero self-play", "Training burst", "Tournaments"):
+        assert heading in md
+    cfg = gc.CheckConfig().quick()
+    fwd = report["forward"]
+    assert {(r["net"], r["batch"]) for r in fwd} == {(n, b) for n in ("go9", "sixnimmt") for b in cfg.batches}
+    assert all(r["device"] == "cpu" and r["median_pos_s"] > 0 and r["n"] == 2 for r in fwd)
+    (sp,) = report["selfplay"]
+    # every game is capped at max_moves turns and every turn is one searched position
+    assert sp["positions"] == cfg.selfplay_parallel[0] * cfg.selfplay_max_moves
+    assert 0 < sp["mean_batch"] <= cfg.selfplay_parallel[0] and 0 < sp["evaluator_share"] < 1
+    assert sp["forward_over_selfplay"] == pytest.approx(sp["forward_pos_s_at_batch"] / sp["evals_s"])
+    (burst,) = report["burst"]
+    assert burst["samples"] == cfg.burst_games * cfg.burst_max_moves and burst["positions_s"] > 0
+    games = {t["name"]: t["games_played"] for t in report["tournaments"]}
+    assert games == {"gpu_check_go9": 3 * cfg.tournament_games, "gpu_check_sixnimmt": 3 * cfg.tournament_games}
+    assert report["agreement"] == []  # the agreement section compares a CUDA device with the CPU
+
+
+def test_bad_device_is_refused_in_one_line(capsys):
+    gc = load()
+    with pytest.raises(SystemExit, match="--device must be cuda, cuda:N or cpu, got 'toaster'"):
+        gc.main(["--device", "toaster"])
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit, match="CUDA is not available"):
+            gc.main(["--device", "cuda"])
