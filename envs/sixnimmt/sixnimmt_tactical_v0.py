@@ -3,7 +3,8 @@ hands are known to both players; selections stay simultaneous (the opponent's pe
 so the engine reports ``perfect_information = False``.
 
 Everything else (creation keywords except ``max_card``, agents, action and observation spaces, rewards,
-illegal actions) is ``sixnimmt_v0``'s; see its docstring. The deck is ``max_card = num_players * hand_size +
+illegal actions, the Parallel API ``parallel_env()``, rendering, ``state()``) is ``sixnimmt_v0``'s; see its
+docstring. The deck is ``max_card = num_players * hand_size +
 4`` (24 by default); observation length D = 7*24 + 4 + 4 + 2*2 + 3 + 2*24 = 231 for the defaults.
 
 Version history:
@@ -14,8 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pettingzoo import AECEnv
-from pettingzoo.utils import wrappers
+from pettingzoo import AECEnv, ParallelEnv
 
 from zeroleague.envs.sixnimmt import sixnimmt_v0
 from zeroleague.envs.sixnimmt.engine import SixNimmtGame
@@ -43,4 +43,9 @@ def raw_env(**kwargs: Any) -> sixnimmt_v0.raw_env:
 
 def env(**kwargs: Any) -> AECEnv:
     """The wrapped AEC env (order enforcing, like PettingZoo classic)."""
-    return wrappers.OrderEnforcingWrapper(raw_env(**kwargs))
+    return sixnimmt_v0._OrderEnforcingWrapper(raw_env(**kwargs))
+
+
+def parallel_env(**kwargs: Any) -> ParallelEnv:
+    """``sixnimmt_v0.parallel_env`` on the tactical deck (``illegal_action`` "lose" or "raise")."""
+    return sixnimmt_v0.parallel_raw_env(env_id=ENV_ID, **_deck(kwargs))
