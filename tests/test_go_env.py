@@ -28,7 +28,7 @@ def test_make_and_module_style_give_the_same_env():
     assert type(a.unwrapped) is type(b.unwrapped) is go_v0.raw_env
     assert envs.make_game("go_v0", board_size=7, render_mode="ansi").board_size == 7
     assert go_v0.raw_env.metadata["name"] == "go_v0"
-    assert set(go_v0.raw_env.metadata["render_modes"]) == {"ansi", "rgb_array"}
+    assert set(go_v0.raw_env.metadata["render_modes"]) == {"human", "ansi", "rgb_array"}
 
 
 def test_docstring_spec_matches_the_spaces():
@@ -169,8 +169,34 @@ def test_render_modes():
     e = go_v0.env(board_size=9)
     e.reset()
     assert e.render() is None  # no render mode
-    with pytest.raises(ValueError, match="human"):
-        go_v0.env(board_size=9, render_mode="human")
+    with pytest.raises(ValueError, match="'svg'"):
+        go_v0.env(board_size=9, render_mode="svg")
+
+
+def test_render_checker_and_human_mode(capsys):
+    from pettingzoo.test import render_test
+
+    render_test(lambda render_mode=None: go_v0.env(board_size=5, render_mode=render_mode))
+    capsys.readouterr()
+    e = go_v0.env(board_size=5, render_mode="human")
+    e.reset()
+    e.step(0)
+    assert e.render() is None
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].split()[:3] == ["5", "X", "."] and "White (O) to play" in out
+
+
+def test_state_is_blacks_view_of_the_board():
+    e = go_v0.env(board_size=5, history=1)
+    e.reset()
+    e.step(6)  # black B4
+    e.step(12)  # white C3
+    raw = e.unwrapped
+    st = raw.state()
+    assert raw.state_space.contains(st) and st.shape == (5, 5, 5)
+    assert st[0].reshape(-1).nonzero()[0].tolist() == [6] and st[1].reshape(-1).nonzero()[0].tolist() == [12]
+    assert st[3].all()  # the Black plane: the state is always Black's view, whoever is to play
+    np.testing.assert_array_equal(st, e.observe("black_0")["observation"])
 
 
 def test_pettingzoo_render_test():

@@ -10,7 +10,7 @@ Creation::
 Arguments: ``board_size`` an int in 2..25 (default 19; anything else raises TypeError/ValueError naming it);
 ``komi`` added to White's score (default 7.5; an integer komi allows draws); ``max_moves`` the turn cap,
 passes counted (default None = ``2 * board_size**2``); ``history`` extra observation planes (default 0);
-``render_mode`` None, "ansi" or "rgb_array".
+``render_mode`` None, "human" (prints the ANSI board), "ansi" or "rgb_array".
 
 Rules (shared/rules/go.md): strict Tromp-Taylor. A move colours an empty point, clears the opponent's groups
 without liberties, then the mover's own (multi-stone suicide is legal and removes the group). Positional
@@ -44,15 +44,19 @@ single-stone suicide, superko, out of range, not an int), and leaves the environ
 instead of ending the game with a penalty (PettingZoo's ``TerminateIllegalWrapper``) because every player here
 acts from the mask, so an illegal action is a bug to surface, not a move to score.
 
-Rendering: ``render_mode="ansi"`` returns the board as text (``X`` black, ``O`` white, ``.`` empty, GTP
-letters above and row numbers beside it); ``"rgb_array"`` returns a uint8 ``(H, W, 3)`` image drawn with
-numpy.
+Global state (``state()``, ``state_space``): Black's observation (the board is public, so it is the whole
+game state): ``Box(0, 1, (4 + history, N, N), float32)``.
+
+Rendering: ``render_mode="human"`` prints the ANSI text and returns None; ``"ansi"`` returns the board as
+text (``X`` black, ``O`` white, ``.`` empty, GTP letters above and row numbers beside it); ``"rgb_array"``
+returns a uint8 ``(H, W, 3)`` image drawn with numpy.
 
 ``reset(seed=...)`` accepts a seed for API uniformity; Go has no chance, so every reset gives the empty board.
 Two environments of different sizes never share mutable state (per-size tables are cached read-only).
 
 Version history:
-* v0: initial release (strict Tromp-Taylor, exact positional superko, channel-first planes, ansi/rgb_array).
+* v0: initial release (strict Tromp-Taylor, exact positional superko, channel-first planes, ansi/rgb_array);
+  "human" rendering and ``state()`` added without changing any game.
 """
 
 from __future__ import annotations
@@ -108,7 +112,7 @@ class raw_env(AECEnv, EzPickle):
 
     metadata = {
         "name": "go_v0",
-        "render_modes": ["ansi", "rgb_array"],
+        "render_modes": ["human", "ansi", "rgb_array"],
         "is_parallelizable": False,
         "render_fps": 2,
     }
@@ -148,6 +152,7 @@ class raw_env(AECEnv, EzPickle):
         )
         self.observation_spaces = {a: obs_space for a in self.possible_agents}
         self.action_spaces = {a: spaces.Discrete(n * n + 1) for a in self.possible_agents}
+        self.state_space = obs_space["observation"]
         self.game_state = self.game.init(1)
         self._mask_buf = np.zeros((1, self.game.num_actions), np.int8)  # the legal mask of the agent to act
         self._action_buf = np.empty(1, np.int64)
@@ -210,15 +215,23 @@ class raw_env(AECEnv, EzPickle):
         self.agent_selection = self.possible_agents[int(self.game_state.to_play[0])]
         self._accumulate_rewards()
 
+    def state(self) -> np.ndarray:
+        """The global state: Black's observation (see the module docstring)."""
+        return self.game.observe(self.game_state, 0)[0]
+
     def render(self) -> str | np.ndarray | None:
-        if self.render_mode == "ansi":
-            return render_ansi(
+        if self.render_mode in ("ansi", "human"):
+            text = render_ansi(
                 self.game_state.board[0],
                 self.game.board_size,
                 int(self.game_state.to_play[0]),
                 int(self.game_state.num_moves[0]),
                 bool(self.game_state.done[0]),
             )
+            if self.render_mode == "human":
+                print(text)
+                return None
+            return text
         if self.render_mode == "rgb_array":
             return render_rgb(self.game_state.board[0], self.game.board_size)
         return None
