@@ -112,7 +112,7 @@ class AgentSeat:
             try:
                 exp = self.agent.explain(batch)[0]
                 a = chosen_action(exp)
-                if a is not None and 0 <= a < len(legal) and legal[a]:
+                if a is not None and (a == RESIGN or (0 <= a < len(legal) and legal[a])):
                     return a, normalise_explanation(match.game, exp, seat)
             except Exception as e:  # noqa: BLE001 - a broken explain must not stop the game; play with act
                 error = {"kind": "error", "seat": seat, "error": f"explain failed: {e}"}

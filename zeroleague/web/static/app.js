@@ -64,7 +64,7 @@ function fillSpecs() {
 
 // ------------------------------------------------------------------------------------------------ Go board
 function goBoard(view, opts = {}) {
-  const n = view.size, cell = 40, pad = 30, W = pad * 2 + cell * (n - 1);
+  const n = view.size, cell = 40, pad = 40, W = pad * 2 + cell * (n - 1);
   const svg = el("svg:svg", { viewBox: `0 0 ${W} ${W}`, class: "goboard" + (opts.mini ? " mini-board" : "") });
   svg.appendChild(el("svg:rect", { x: 0, y: 0, width: W, height: W, fill: "#dcb35c" }));
   const xy = (i) => pad + i * cell;
@@ -72,8 +72,8 @@ function goBoard(view, opts = {}) {
     svg.appendChild(el("svg:line", { x1: xy(0), y1: xy(i), x2: xy(n - 1), y2: xy(i), stroke: "#333", "stroke-width": 1 }));
     svg.appendChild(el("svg:line", { x1: xy(i), y1: xy(0), x2: xy(i), y2: xy(n - 1), stroke: "#333", "stroke-width": 1 }));
     if (!opts.mini) {
-      svg.appendChild(el("svg:text", { x: xy(i), y: 14, "text-anchor": "middle", "font-size": 12, text: COLS[i] }));
-      svg.appendChild(el("svg:text", { x: 10, y: xy(i) + 4, "text-anchor": "middle", "font-size": 12, text: String(n - i) }));
+      svg.appendChild(el("svg:text", { x: xy(i), y: 13, "text-anchor": "middle", "font-size": 12, text: COLS[i] }));
+      svg.appendChild(el("svg:text", { x: 11, y: xy(i) + 4, "text-anchor": "middle", "font-size": 12, text: String(n - i) }));
     }
   }
   const heat = opts.heat || null;            // values in [0, 1] per point (or null)
