@@ -13,9 +13,10 @@ Registered ids (``zeroleague.envs.registry.GYM_IDS``), every keyword passed thro
 
 Contract of ``SingleAgentView`` (built directly on the ``BatchedGame`` with N = 1, no AEC env in between):
 
-- ``observation_space``: ``Box(-inf, inf, game.obs_shape, float32)``, the game's observation for the learner's
-  seat. ``action_space``: ``Discrete(game.num_actions)``. ``action_masks()``: bool[A], the learner's legal
-  actions (what sb3-contrib's MaskablePPO reads).
+- ``observation_space``: ``Box(0, high, game.obs_shape, float32)``, the game's observation for the learner's
+  seat; ``high`` is ``game.obs_high()`` where the game has it (6 nimmt!), 1 for Go, else the Box is unbounded
+  (``Box(-inf, inf)``, the toy games of the tests). ``action_space``: ``Discrete(game.num_actions)``.
+  ``action_masks()``: bool[A], the learner's legal actions (what sb3-contrib's MaskablePPO reads).
 - Seats: ``learner_seat="alternate"`` (default) gives seat ``k % P`` to the k-th episode since the last seeded
   reset (so ``reset(seed=s)`` starts at seat 0); an int fixes the seat. ``info["learner_seat"]`` says which.
 - Opponents: an agent spec (``"random"``, ``"closest_gap"``, ``"ppo:path.pt"``), an Agent instance, or a
@@ -32,12 +33,23 @@ Contract of ``SingleAgentView`` (built directly on the ``BatchedGame`` with N = 
   harness's convention.
 - ``terminated`` = the game is over and not cut by its move cap; ``truncated`` = cut by the move cap (the
   position is scored as it stands either way, so the reward is paid in both cases).
-- An illegal learner action raises ``zeroleague.envs.core.IllegalActionError`` naming the action, the seat and the legal
-  actions; the state is left unchanged and the episode can continue. Note that ``action_space.sample()``
-  ignores legality: sample with ``action_space.sample(mask=env.action_masks().astype(np.int8))``.
+- Actions must be integers (Python or numpy integer types, or a 0-d integer array); anything else (4.7, None,
+  "a", True) raises ``zeroleague.envs.core.IllegalActionError`` naming the value, whatever the option below.
+- ``illegal_action`` decides what an integer action that is not legal now (out of range, or masked out) does:
+  ``"lose"`` (default) ends the episode (``terminated``) with the worst reward: the learner's episode return
+  becomes the game's worst return (6 nimmt!: -1 with ``reward="win"``, else minus the deck's bullheads; Go and
+  other games: ``game.min_return`` if set, else -1), or stays at its return so far if that is lower, and
+  ``info["illegal_action"]`` holds the value. This is what lets Gymnasium's and SB3's ``check_env`` (which step
+  with unmasked samples) and plain SB3 ``PPO`` (which ignores masks) run on the view. ``"raise"`` raises
+  ``IllegalActionError`` naming the action, the seat and the legal actions; the state is left unchanged and the
+  episode can continue (what a masked learner such as MaskablePPO wants: an illegal action is a bug). Sample
+  legal actions with ``action_space.sample(mask=env.action_masks().astype(np.int8))``.
 - A game that ends, or an opponent that resigns, before the learner's first move raises ``RuntimeError`` in
   ``reset`` (impossible in Go and 6 nimmt!).
-- No rendering (``render_mode`` must be None). ``game_steps`` counts the moves of every seat applied so far.
+- ``render_mode``: None, ``"human"`` (prints the text), ``"ansi"`` (returns it) or ``"rgb_array"`` (a uint8
+  ``(H, W, 3)`` picture) for Go and 6 nimmt! (the envs' renderers; SB3's ``make_vec_env`` passes
+  ``"rgb_array"``); games without a renderer take only None. ``game_steps`` counts the moves of every seat
+  applied so far.
 """
 
 from __future__ import annotations
@@ -52,20 +64,53 @@ from gymnasium import spaces
 from zeroleague.agents.base import RESIGN, Agent, DecisionBatch
 from zeroleague.agents.registry import make_agent
 from zeroleague.envs.core import BatchedGame, IllegalActionError
+from zeroleague.envs.go import go_v0
+from zeroleague.envs.go.engine import GoGame
 from zeroleague.envs.registry import make_game
+from zeroleague.envs.sixnimmt import sixnimmt_v0
+from zeroleague.envs.sixnimmt.engine import SixNimmtGame
 
 OpponentSpec = str | Agent
 
 RESIGN_REWARD = 1.0
+RENDER_MODES = ["human", "ansi", "rgb_array"]
+ILLEGAL_ACTION_MODES = ("lose", "raise")
+
+
+def _obs_bounds(game: BatchedGame) -> tuple[float, np.ndarray | float]:
+    if hasattr(game, "obs_high"):
+        return 0.0, np.asarray(game.obs_high(), dtype=np.float32)
+    if isinstance(game, GoGame):
+        return 0.0, 1.0
+    return -np.inf, np.inf
 
 
 def game_spaces(game: BatchedGame) -> tuple[spaces.Box, spaces.Discrete]:
-    """The views' ``(observation_space, action_space)`` for ``game``: ``Box(-inf, inf, obs_shape, float32)``
-    and ``Discrete(num_actions)``."""
+    """The views' ``(observation_space, action_space)`` for ``game``: ``Box(0, high, obs_shape, float32)``
+    (``high``: ``game.obs_high()``, 1 for Go; unbounded for games that give no bound) and
+    ``Discrete(num_actions)``."""
+    low, high = _obs_bounds(game)
     return (
-        spaces.Box(-np.inf, np.inf, shape=tuple(game.obs_shape), dtype=np.float32),
+        spaces.Box(low, high, shape=tuple(game.obs_shape), dtype=np.float32),
         spaces.Discrete(game.num_actions),
     )
+
+
+def worst_return(game: BatchedGame) -> float:
+    """The episode return an illegal action is scored at under ``illegal_action="lose"``."""
+    if isinstance(game, SixNimmtGame):
+        return sixnimmt_v0.worst_return(game)
+    return float(getattr(game, "min_return", -1.0))
+
+
+def as_action(value: Any, num_actions: int, who: str) -> int:
+    """``value`` as an int if it is an integer (Python, numpy, 0-d integer array); else ``IllegalActionError``
+    naming it."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise IllegalActionError(f"{who}: action must be an int in 0..{num_actions - 1}, got {value!r}")
+    return int(value)
 
 
 class SingleAgentView(gymnasium.Env):
@@ -74,9 +119,10 @@ class SingleAgentView(gymnasium.Env):
 
     ``game``: an env id (the engine is built with ``envs.make_game(game, **env_kwargs)``) or a ``BatchedGame``
     instance (then ``env_kwargs`` must be empty). ``device``: passed to spec-built opponents.
+    ``illegal_action``: "lose" (default) or "raise" (see the module docstring).
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": RENDER_MODES, "render_fps": 1}
 
     def __init__(
         self,
@@ -87,6 +133,7 @@ class SingleAgentView(gymnasium.Env):
         learner_seat: int | str = "alternate",
         render_mode: str | None = None,
         device: str | None = None,
+        illegal_action: str = "lose",
         **env_kwargs: Any,
     ):
         if isinstance(game, str):
@@ -96,9 +143,17 @@ class SingleAgentView(gymnasium.Env):
             if env_kwargs:
                 raise ValueError(f"env_kwargs {env_kwargs!r} given with a game instance; pass an env id instead")
             self.game, self.env_id, self.env_kwargs = game, game.env_id, {}
-        if render_mode is not None:
-            raise ValueError(f"SingleAgentView has no rendering; render_mode must be None, got {render_mode!r}")
-        self.render_mode = None
+        renderable = isinstance(self.game, (GoGame, SixNimmtGame))
+        if render_mode is not None and (render_mode not in RENDER_MODES or not renderable):
+            allowed = RENDER_MODES if renderable else []
+            raise ValueError(
+                f"render_mode must be None or one of {allowed} for {self.env_id!r}, got {render_mode!r}"
+            )
+        self.render_mode = render_mode
+        if illegal_action not in ILLEGAL_ACTION_MODES:
+            raise ValueError(f"illegal_action must be one of {list(ILLEGAL_ACTION_MODES)}, got {illegal_action!r}")
+        self.illegal_action = illegal_action
+        self._worst = worst_return(self.game)
         num_players = self.game.num_players
         if learner_seat != "alternate" and not (
             isinstance(learner_seat, (int, np.integer))
@@ -215,8 +270,10 @@ class SingleAgentView(gymnasium.Env):
     def step(self, action):
         if self._done:
             raise RuntimeError("step() called on a finished or never-started episode; call reset() first")
-        a = int(action)
-        if a != action or not 0 <= a < self.game.num_actions or not self.action_masks()[a]:
+        a = as_action(action, self.game.num_actions, f"the learner (seat {self._seat}) in {self.env_id}")
+        if not 0 <= a < self.game.num_actions or not self.action_masks()[a]:
+            if self.illegal_action == "lose":
+                return self._lose(action)
             raise IllegalActionError(
                 f"illegal action {action!r} for the learner (seat {self._seat}) in {self.env_id}; "
                 f"legal actions: {np.flatnonzero(self.action_masks()).tolist()}"
@@ -238,6 +295,35 @@ class SingleAgentView(gymnasium.Env):
         self._paid += reward
         self._done = terminated or truncated
         return self._obs(), float(reward), terminated, truncated, info
+
+    def _lose(self, action: Any):
+        """``illegal_action="lose"``: the episode ends; the learner's return drops to the worst one."""
+        now = self._learner_return()
+        reward = min(now, self._worst) - self._reported
+        self._paid += reward
+        self._done = True
+        info = {**self._info(), "illegal_action": action}
+        return self._obs(), float(reward), True, False, info
+
+    def render(self) -> str | np.ndarray | None:
+        """The board as text ("ansi"; printed for "human", which returns None) or a picture ("rgb_array")."""
+        if self.render_mode is None or self._state is None:
+            return None
+        game, state = self.game, self._state
+        if isinstance(game, GoGame):
+            if self.render_mode == "rgb_array":
+                return go_v0.render_rgb(state.board[0], game.board_size)
+            text = go_v0.render_ansi(
+                state.board[0], game.board_size, int(state.to_play[0]), int(state.num_moves[0]), bool(state.done[0])
+            )
+        else:
+            if self.render_mode == "rgb_array":
+                return sixnimmt_v0.render_rgb(game, state)
+            text = sixnimmt_v0.render_ansi(game, state, [f"player_{k}" for k in range(game.num_players)])
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
 
     def action_masks(self) -> np.ndarray:
         """bool[A]: the learner's legal actions now (all False once the episode is over)."""

@@ -56,6 +56,34 @@ def test_check_env_registered(gym_id):
     env.close()
 
 
+@pytest.mark.parametrize("gym_id", sorted(GYM_IDS))
+def test_gymnasium_and_sb3_checkers_pass_on_the_unwrapped_view(gym_id, capsys):
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    register_gym_envs()
+    kwargs = {"max_moves": 40} if gym_id == "zeroleague/Go19x19-v0" else {}
+    view = gymnasium.make(gym_id, **kwargs).unwrapped
+    assert np.isfinite(view.observation_space.high).all() and (view.observation_space.low == 0).all()
+    check_env(view)  # default illegal_action="lose": unmasked samples end the episode instead of raising
+    sb3_check_env(view)
+    capsys.readouterr()  # the render check prints the "human" board
+
+
+@pytest.mark.parametrize("gym_id", ["zeroleague/SixNimmt-v0", "zeroleague/Go9x9-v0"])
+def test_plain_sb3_ppo_trains_through_make_vec_env(gym_id):
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    register_gym_envs()
+    venv = make_vec_env(gym_id, n_envs=2, seed=0)  # passes render_mode="rgb_array" to gymnasium.make
+    assert venv.render_mode == "rgb_array"
+    model = PPO("MlpPolicy", venv, n_steps=32, batch_size=32, n_epochs=1, seed=0, device="cpu")
+    model.learn(64)  # ignores masks: illegal actions lose episodes, nothing raises
+    assert model.num_timesteps >= 64
+    img = venv.env_method("render")[0]
+    assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
+
+
 @pytest.mark.parametrize("gym_id", ["zeroleague/SixNimmt-v0", "zeroleague/Go9x9-v0"])
 def test_registered_kwargs_pass_through(gym_id):
     register_gym_envs()
@@ -152,7 +180,7 @@ def test_alternating_seats_and_seeded_determinism():
 
 
 def test_illegal_action_refused_and_state_unchanged():
-    env = SingleAgentView("sixnimmt_v0", opponent="random", learner_seat=0)
+    env = SingleAgentView("sixnimmt_v0", opponent="random", learner_seat=0, illegal_action="raise")
     obs, _ = env.reset(seed=0)
     mask = env.action_masks()
     illegal = int(np.flatnonzero(~mask)[0])
@@ -225,8 +253,67 @@ def test_agent_instance_opponent_and_resignation():
         ({"opponent": ["random"], "opponent_weights": [1, 1]}, "opponent_weights"),
         ({"opponent_weights": [-1.0]}, "opponent_weights"),
         ({"render_mode": "human"}, "render_mode"),
+        ({"illegal_action": "ignore"}, "illegal_action"),
     ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SingleAgentView(HighCardGame(), **{"opponent": "toy_random", **kwargs})
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs", "worst"),
+    [
+        ("sixnimmt_v0", {}, -171.0),
+        ("sixnimmt_tactical_v0", {"reward": "win"}, -1.0),
+        ("go_v0", {"board_size": 5}, -1.0),
+    ],
+)
+def test_illegal_action_lose_ends_the_episode_with_the_worst_return(env_id, kwargs, worst):
+    env = SingleAgentView(env_id, opponent="random", learner_seat=0, **kwargs)
+    assert env.illegal_action == "lose"
+    env.reset(seed=0)
+    total = 0.0
+    for _ in range(2):  # two legal moves first, then an illegal one
+        _, r, term, trunc, info = env.step(int(np.flatnonzero(env.action_masks())[0]))
+        total += r
+        assert "illegal_action" not in info
+        if term or trunc:
+            pytest.skip("the game ended early")
+    illegal = int(np.flatnonzero(~env.action_masks())[0])
+    _, r, term, trunc, info = env.step(np.int64(illegal))
+    total += r
+    assert term and not trunc and info["illegal_action"] == illegal and total == pytest.approx(worst)
+    assert not env.action_masks().any()
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.step(0)
+    env.reset(seed=1)  # out of range also loses
+    _, r, term, _, info = env.step(env.game.num_actions + 5)
+    assert term and r == pytest.approx(worst) and info["illegal_action"] == env.game.num_actions + 5
+
+
+@pytest.mark.parametrize("mode", ["lose", "raise"])
+@pytest.mark.parametrize("bad", [4.7, 1.5, None, "a", True, np.float64(2.0)])
+def test_non_integer_actions_raise_naming_the_value(bad, mode):
+    import re
+
+    for env_id, kw in (("sixnimmt_v0", {}), ("go_v0", {"board_size": 5})):
+        env = SingleAgentView(env_id, opponent="random", learner_seat=0, illegal_action=mode, **kw)
+        obs, _ = env.reset(seed=0)
+        with pytest.raises(IllegalActionError, match="action must be an int.*got " + re.escape(repr(bad))):
+            env.step(bad)
+        assert np.array_equal(env._obs(), obs)
+        env.step(np.array(int(np.flatnonzero(env.action_masks())[0])))  # a 0-d integer array is fine
+
+
+@pytest.mark.parametrize("env_id", ["sixnimmt_v0", "go_v0"])
+def test_render_modes(env_id, capsys):
+    kw = {"board_size": 5} if env_id == "go_v0" else {}
+    for mode, kind in (("ansi", str), ("rgb_array", np.ndarray), ("human", type(None))):
+        env = SingleAgentView(env_id, opponent="random", learner_seat=0, render_mode=mode, **kw)
+        env.reset(seed=0)
+        out = env.render()
+        assert isinstance(out, kind)
+        if mode == "ansi":
+            assert ("row 0:" in out) if env_id != "go_v0" else ("A B C D E" in out)
+    assert "to play" in capsys.readouterr().out or env_id != "go_v0"
