@@ -11,9 +11,11 @@ trunk's action scores are the logits (``ActionScores``) and ``net_arch`` layers 
 
 ``train_ppo(cfg, run_dir)`` writes ``config.json``, ``metrics.jsonl`` (one line per rollout: mean learner
 episode return, compute), TensorBoard logs (ours under ``tb/``, sb3's under ``tb/MaskablePPO_*``), checkpoints
-every ``checkpoint_every`` learner steps, ``final.pt`` and ``result.json``. Checkpoints use the
-``baselines.policies`` format (algo "ppo"; ``extra["policy_kwargs"]`` rebuilds the sb3 policy) and are Agents:
-``ppo:PATH[,greedy=true]``.
+every ``checkpoint_every`` learner steps (``checkpoints/step_*.zip``), ``final.zip`` and ``result.json``.
+Checkpoints are sb3's own zip format (``sb3_contrib.MaskablePPO.load(path)`` opens them) with our metadata
+member (``zeroleague.baselines.ppo_policy``: env, game signature, ``extra["policy_kwargs"]``), and are Agents:
+``ppo:PATH[,greedy=true]``. The views are built with ``illegal_action="raise"``: MaskablePPO acts from the
+masks, so an illegal action would be a bug.
 
 Compute accounting: ``env_steps`` counts every seat's moves in the views' games; ``forward_samples`` the
 learner's acting passes plus training passes; ``backward_samples`` = PPO epochs done x rollout size (each
@@ -34,11 +36,8 @@ import torch
 
 from zeroleague.agents.evaluator import pick_device
 from zeroleague.agents.gym_views import SingleAgentView
-from zeroleague.baselines.policies import (
-    default_net_config,
-    save_checkpoint,
-)
-from zeroleague.baselines.ppo_policy import sb3_policy, sb3_policy_kwargs
+from zeroleague.baselines.policies import default_net_config
+from zeroleague.baselines.ppo_policy import save_ppo_checkpoint, sb3_policy, sb3_policy_kwargs
 from zeroleague.envs.core import BatchedGame
 from zeroleague.envs.registry import make_game
 from zeroleague.runlog import ComputeMeter, RunLogger
@@ -85,6 +84,7 @@ def _make_env(cfg: PPOConfig, game: BatchedGame):
             opponent_weights=cfg.opponent_weights,
             learner_seat=cfg.learner_seat,
             device=cfg.device,
+            illegal_action="raise",
         )
         scale = cfg.reward_scale
         return gymnasium.wrappers.TransformReward(Monitor(view), lambda r: r * scale)
@@ -138,10 +138,9 @@ def train_ppo(cfg: PPOConfig, run_dir: str | Path, game: BatchedGame | None = No
     rollout_size = cfg.n_steps * cfg.num_envs
 
     def checkpoint(path: Path) -> Path:
-        return save_checkpoint(
+        return save_ppo_checkpoint(
             path,
-            algo="ppo",
-            weights=model.policy.state_dict(),
+            model,
             net_config=net_config,
             game=game,
             env_kwargs=cfg.env_kwargs,
@@ -161,7 +160,7 @@ def train_ppo(cfg: PPOConfig, run_dir: str | Path, game: BatchedGame | None = No
             if model.num_timesteps >= self.next_ckpt:
                 self.next_ckpt += cfg.checkpoint_every
                 account()
-                path = checkpoint(run_dir / "checkpoints" / f"step_{model.num_timesteps:09d}.pt")
+                path = checkpoint(run_dir / "checkpoints" / f"step_{model.num_timesteps:09d}.zip")
                 logger.log(model.num_timesteps, {"checkpoint": str(path), **meter.as_dict()})
             return True
 
@@ -175,7 +174,7 @@ def train_ppo(cfg: PPOConfig, run_dir: str | Path, game: BatchedGame | None = No
 
     model.learn(total_timesteps=cfg.total_steps, callback=Log())
     account()
-    final = checkpoint(run_dir / "final.pt")
+    final = checkpoint(run_dir / "final.zip")
     logger.log(model.num_timesteps, {"checkpoint": str(final), **meter.as_dict()})
     result = {
         "algo": "ppo",

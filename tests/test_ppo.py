@@ -12,9 +12,14 @@ from tests.toygames import HighCardGame
 from zeroleague.agents.base import DecisionBatch
 from zeroleague.agents.gym_views import SingleAgentView
 from zeroleague.agents.registry import make_agent
-from zeroleague.baselines.policies import CheckpointError, load_checkpoint
+from zeroleague.baselines.policies import CheckpointError, save_checkpoint
 from zeroleague.baselines.ppo import PPOConfig, train_ppo
-from zeroleague.baselines.ppo_policy import load_ppo_policy
+from zeroleague.baselines.ppo_policy import (
+    convert_ppo_checkpoint,
+    is_sb3_zip,
+    load_ppo_policy,
+    read_ppo_checkpoint,
+)
 from zeroleague.envs.registry import make_game
 
 
@@ -81,8 +86,8 @@ def test_training_run_and_checkpoint_agent(tmp_path):
     assert 2 * last["step"] <= last["env_steps"] <= 2 * last["step"] + 2
     assert last["backward_samples"] == 2 * 2 * 64 * 2  # epochs x rollouts x rollout size
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
-        "step_000000128.pt",
-        "step_000000256.pt",
+        "step_000000128.zip",
+        "step_000000256.zip",
     ]
 
     policy = load_ppo_policy(game, result["final_checkpoint"], "cpu")
@@ -96,11 +101,12 @@ def test_training_run_and_checkpoint_agent(tmp_path):
     a = sampler.act(batch)
     assert np.array_equal(a, again.act(batch)) and batch.masks[np.arange(64), a].all()
 
-    ckpt = load_checkpoint(result["final_checkpoint"], algo="ppo", env_id="toy_highcard", env_kwargs={})
+    ckpt = read_ppo_checkpoint(result["final_checkpoint"], env_id="toy_highcard", env_kwargs={})
+    assert ckpt["format_kind"] == "sb3" and is_sb3_zip(result["final_checkpoint"])
     assert ckpt["step"] == 256 and ckpt["extra"]["policy_kwargs"]["net_arch"] == [8]
     with pytest.raises(CheckpointError, match="does not fit this game"):
         make_agent(f"ppo:{result['final_checkpoint']}", HighCardGame(deck=6, hand=2))
-    with pytest.raises(CheckpointError, match="is a 'ppo' checkpoint, not 'reinforce'"):
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):  # an sb3 zip is no REINFORCE file
         make_agent(f"reinforce:{result['final_checkpoint']}", game)
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint at all")
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
@@ -114,7 +120,7 @@ def test_card_net_policy_round_trip(tmp_path):
     net_config = {"kind": "cards", "max_card": 24, "num_players": 2, "max_hand": 10, "hidden": 8}
     cfg = _tiny(env_id="sixnimmt_tactical_v0", opponents=("closest_gap",), net_config=net_config)
     result = train_ppo(cfg, tmp_path)
-    ckpt = load_checkpoint(result["final_checkpoint"], algo="ppo", game=game)
+    ckpt = read_ppo_checkpoint(result["final_checkpoint"], game=game)
     assert ckpt["net_config"] == net_config and ckpt["extra"]["policy_kwargs"]["net_config"] == net_config
     policy = load_ppo_policy(game, result["final_checkpoint"], device="cpu")
     assert isinstance(policy.action_net, ActionScores) and isinstance(policy.features_extractor.trunk, CardTrunk)
@@ -212,3 +218,60 @@ def test_train_cli_ppo_config():
     )
     with pytest.raises(ValueError, match="at least one --opponent"):
         build_config(parser.parse_args(["train", "ppo", "--env", "go_v0", "--steps", "1", "--out", "x"]))
+
+
+def _greedy_actions(spec: str, game, seed: int = 1) -> np.ndarray:
+    state = game.init(32, seed)
+    batch = DecisionBatch(game, game.observe(state, 0), game.legal_mask(state), np.zeros(32, np.int64), np.arange(32))
+    return make_agent(spec, game, device="cpu").act(batch), batch
+
+
+def test_checkpoints_open_with_maskable_ppo_load_and_agree_with_our_loader(tmp_path):
+    from sb3_contrib import MaskablePPO
+
+    game = make_game("sixnimmt_tactical_v0")
+    net_config = {"kind": "cards", "max_card": 24, "num_players": 2, "max_hand": 10, "hidden": 8}
+    cfg = _tiny(env_id="sixnimmt_tactical_v0", opponents=("closest_gap",), net_config=net_config)
+    final = train_ppo(cfg, tmp_path)["final_checkpoint"]
+    model = MaskablePPO.load(final, device="cpu")  # sb3's own loader, no custom_objects
+    assert model.num_timesteps == 256 and type(model.policy).__name__ == "CardsActorCriticPolicy"
+    ours, batch = _greedy_actions(f"ppo:{final},greedy=true", game)
+    theirs, _ = model.predict(batch.observations, action_masks=batch.masks, deterministic=True)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_legacy_checkpoints_still_load_and_convert(tmp_path):
+    game = HighCardGame(deck=8, hand=3)
+    final = train_ppo(_tiny(), tmp_path / "run", game=game)["final_checkpoint"]
+    new = read_ppo_checkpoint(final, game=game)
+    legacy = save_checkpoint(
+        tmp_path / "legacy.pt", algo="ppo", weights=new["weights"], net_config=new["net_config"], game=game,
+        env_kwargs={}, step=new["step"], extra=new["extra"],
+    )  # fmt: skip
+    assert not is_sb3_zip(legacy) and read_ppo_checkpoint(legacy, game=game)["format_kind"] == "legacy"
+    want, _ = _greedy_actions(f"ppo:{final},greedy=true", game)
+    got, _ = _greedy_actions(f"ppo:{legacy},greedy=true", game)
+    np.testing.assert_array_equal(got, want)
+    converted = convert_ppo_checkpoint(legacy, tmp_path / "converted.pt", game=game)
+    assert is_sb3_zip(converted) and read_ppo_checkpoint(converted, game=game)["step"] == new["step"]
+    again, _ = _greedy_actions(f"ppo:{converted},greedy=true", game)
+    np.testing.assert_array_equal(again, want)
+    with pytest.raises(CheckpointError, match="already an sb3 zip"):
+        convert_ppo_checkpoint(converted, tmp_path / "twice.zip", game=game)
+
+
+def test_shipped_checkpoint_is_an_sb3_zip_that_both_loaders_read():
+    from pathlib import Path
+
+    from sb3_contrib import MaskablePPO
+
+    path = Path(__file__).resolve().parents[1] / "checkpoints" / "sixnimmt" / "ppo_br_closest_gap.pt"
+    game = make_game("sixnimmt_v0")
+    assert is_sb3_zip(path)
+    ckpt = read_ppo_checkpoint(path, game=game)
+    assert ckpt["step"] == 1501184 and ckpt["net_config"]["kind"] == "cards"
+    model = MaskablePPO.load(path, device="cpu")
+    ours, batch = _greedy_actions(f"ppo:{path},greedy=true", game)
+    theirs, _ = model.predict(batch.observations, action_masks=batch.masks, deterministic=True)
+    np.testing.assert_array_equal(ours, theirs)
+    assert batch.masks[np.arange(32), ours].all()
