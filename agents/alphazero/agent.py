@@ -7,9 +7,9 @@ loads a checkpoint (checked against the game's env id and ``board_size``/``komi`
 ``az_uniform[:sims=...]`` searches with the network-free ``uniform_evaluate`` (uniform priors, value 0) — for
 tests, benchmarks and as a pure-search baseline. ``resign=t > 0`` resigns a game (``agents.base.RESIGN``) whose
 root value is below ``-t`` (off by default). ``explore_moves=k`` plays each game's first k own moves by sampling in
-proportion to the root visit counts (the draw a function of ``(seed, game id, move number)`` alone,
-``baselines.heuristics.counter_uniform``), the most-visited move afterwards: deterministic players (the search, GNU
-Go) would otherwise replay the same two games over a whole match.
+proportion to the root visit counts (the draw a function of the decision's key alone: seed, match seed, game,
+seat, decision index; ``agents.base.DecisionKeys``), the most-visited move afterwards: deterministic players
+(the search, GNU Go) would otherwise replay the same two games over a whole match.
 
 Subtree reuse (``reuse=true``): after playing ``a`` in harness game ``g`` the agent keeps the subtree below
 ``a`` and the state after ``a``. At its next decision in ``g`` it identifies the opponent's reply among that
@@ -18,9 +18,9 @@ and searches on from that grandchild subtree; if none or several match, it start
 
 Simultaneous-move, hidden-information games (6 nimmt!; ``tree.selection_actions``): the harness passes the
 acting seat's information state, the search samples a world per descent (``SixNimmtGame.sample_worlds``) from
-the agent's own generator (``seed``; so two agents with one seed given the same information states act
-alike) and plays the acting seat's most-visited card; there is no subtree reuse (``reuse`` is ignored). Other
-hidden-information games raise ``NotImplementedError``.
+per-row streams keyed by each decision's key (``agents.base.RowStreams``: a game's worlds do not depend on the
+other games of its batch) and plays the acting seat's most-visited card; there is no subtree reuse (``reuse``
+is ignored). Other hidden-information games raise ``NotImplementedError``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from zeroleague.agents.alphazero.tree import (
     selection_actions,
     uniform_evaluate,
 )
-from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch
+from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch, DecisionKeys, RowStreams, key_uniform
 from zeroleague.agents.registry import register_agent
 from zeroleague.envs.core import BatchedGame
 
@@ -72,7 +72,7 @@ class AlphaZeroAgent(BaseAgent):
         reuse = reuse and game.perfect_information
         self.game, self.config, self.resign, self.reuse, self.name = game, config, resign or None, reuse, name
         self.mcts = make_search(game, evaluate, config)
-        self.rng = np.random.default_rng(seed)  # the worlds of hidden-information searches
+        self.keys = DecisionKeys(seed)  # every draw: worlds of hidden-information searches, explore moves
         self.seed, self.explore_moves = seed, explore_moves
         self._moves: dict[int, int] = {}  # game id -> own moves played (for explore_moves)
         self._kept: dict[int, tuple[Tree, Any]] = {}  # game id -> (subtree after our move, state after it)
@@ -82,15 +82,14 @@ class AlphaZeroAgent(BaseAgent):
         self.last_tree: Tree | None = None  # of the latest act call: the search trees (for ``explain``)
 
     def reset(self, game_ids: np.ndarray) -> None:
+        self.keys.reset(game_ids)
         for g in np.asarray(game_ids).tolist():
             self._kept.pop(int(g), None)
             self._moves.pop(int(g), None)
 
-    def _explore(self, actions: np.ndarray, visits: np.ndarray, game_ids: np.ndarray) -> None:
+    def _explore(self, actions: np.ndarray, visits: np.ndarray, game_ids: np.ndarray, keys: np.ndarray) -> None:
         """Replace, in games still within their first ``explore_moves`` own moves, the action by a draw
         proportional to the root visits (module docstring)."""
-        from zeroleague.baselines.heuristics import counter_uniform
-
         ids = np.asarray(game_ids, dtype=np.int64)
         done = np.array([self._moves.get(int(g), 0) for g in ids], dtype=np.int64)
         for g in ids.tolist():
@@ -99,7 +98,7 @@ class AlphaZeroAgent(BaseAgent):
         if len(rows) == 0:
             return
         cdf = np.cumsum(np.asarray(visits[rows], dtype=np.float64), axis=1)
-        u = counter_uniform(self.seed, ids[rows], done[rows]) * cdf[:, -1]
+        u = key_uniform(keys[rows], stream=1) * cdf[:, -1]
         actions[rows] = (cdf <= u[:, None]).sum(axis=1)
 
     def _reused(self, batch: DecisionBatch) -> list[Tree | None]:
@@ -129,13 +128,14 @@ class AlphaZeroAgent(BaseAgent):
     def act(self, batch: DecisionBatch) -> np.ndarray:
         if batch.states is None:
             raise ValueError("AlphaZeroAgent needs batch.states (needs_states=True); the harness passed none")
+        keys = self.keys(batch)
         reused = self._reused(batch)
         hidden = self.mcts.hidden
-        result = self.mcts.search(batch.states, self.rng if hidden else None, reuse=reused,
+        result = self.mcts.search(batch.states, RowStreams(keys) if hidden else None, reuse=reused,
                                   players=np.asarray(batch.players) if hidden else None)
         actions = choose_actions(result.visits, 0.0)
         if self.explore_moves:
-            self._explore(actions, result.visits, batch.game_ids)
+            self._explore(actions, result.visits, batch.game_ids, keys)
         self.last_root_values, self.last_visits = result.root_value, result.visits
         self.last_tree = result.tree
         self.last_reused = np.array([t is not None for t in reused])
@@ -156,10 +156,11 @@ class AlphaZeroAgent(BaseAgent):
     def explain(self, batch: DecisionBatch, max_pv: int = 12) -> list[dict]:
         """``act`` on ``batch`` (it counts as the decision: call it instead of ``act``) and, per row, what the
         search saw: ``{"kind": "alphazero", "actions": legal actions, "visits": their root visit counts,
-        "prior": the network's raw root prior, "value": the root value for the seat to act (``value_scale``
-        units), "pv": the principal variation (most-visited child from the root, at most ``max_pv`` moves;
-        in a simultaneous-move search only the acting seat's root choice), "chosen": the action played (or
-        ``RESIGN``)}``. The web app (``zeroleague serve``) draws these."""
+        "prior": the network's raw root prior, "value": the root value for the seat to act (in units of
+        ``value_scale``, e.g. bullheads per unit in 6 nimmt!), "pv": the principal variation (most-visited
+        child from the root, at most ``max_pv`` moves; in a simultaneous-move search only the acting seat's
+        root choice), "chosen": the action played (or ``RESIGN``), "value_scale"}``. The web app
+        (``zeroleague serve``) draws these."""
         actions = self.act(batch)
         tree, visits, values = self.last_tree, self.last_visits, self.last_root_values
         players = np.asarray(batch.players)
@@ -179,25 +180,53 @@ class AlphaZeroAgent(BaseAgent):
                     break
             out.append({"kind": "alphazero", "actions": legal.tolist(), "visits": visits[b, legal].tolist(),
                         "prior": tree.prior[b, root, legal].astype(float).tolist(), "value": float(values[b]),
-                        "pv": pv, "chosen": int(actions[b])})
+                        "pv": pv, "chosen": int(actions[b]), "value_scale": self.config.value_scale})
         return out
 
 
-def _config(sims: int, c_puct: float, leaves_per_wave: int, fpu: float, fpu_mode: str,
-            value_scale: float) -> MCTSConfig:
-    return MCTSConfig(num_simulations=int(sims), c_puct=float(c_puct), leaves_per_wave=int(leaves_per_wave),
-                      fpu=float(fpu), fpu_mode=fpu_mode, value_scale=float(value_scale))
+SEARCH_DEFAULTS: dict[str, Any] = {"sims": 200, "c_puct": 1.25, "leaves_per_wave": 1, "fpu": 0.0,
+                                   "fpu_mode": "reduction", "joint_selection": "rm", "rm_explore": 0.05,
+                                   "rollouts": 0, "rollout_mix": 0.5}
+"""The search settings an ``az`` spec may set, with the values used when neither the spec nor the checkpoint
+(``Checkpoint.search``) sets them."""
+
+
+def _config(settings: dict[str, Any], value_scale: float) -> MCTSConfig:
+    s = settings
+    return MCTSConfig(num_simulations=int(s["sims"]), c_puct=float(s["c_puct"]),
+                      leaves_per_wave=int(s["leaves_per_wave"]), fpu=float(s["fpu"]), fpu_mode=s["fpu_mode"],
+                      joint_selection=s["joint_selection"], rm_explore=float(s["rm_explore"]),
+                      rollouts=int(s["rollouts"]), rollout_mix=float(s["rollout_mix"]),
+                      value_scale=float(value_scale))
+
+
+def search_settings(stored: dict[str, Any] | None, **given: Any) -> dict[str, Any]:
+    """``SEARCH_DEFAULTS`` overridden by a checkpoint's ``stored`` settings, overridden by the ``given`` ones
+    that are not None (explicit spec parameters win)."""
+    unknown = sorted(set(stored or {}) - set(SEARCH_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown stored search settings {unknown}; known: {', '.join(SEARCH_DEFAULTS)}")
+    out = dict(SEARCH_DEFAULTS)
+    out.update(stored or {})
+    out.update({k: v for k, v in given.items() if v is not None})
+    return out
 
 
 @register_agent("az", games=("go", "sixnimmt"))
-def make_az(game: BatchedGame, path: str, *, seed: int = 0, device: str | None = None, sims: int = 200,
-            c_puct: float = 1.25, leaves_per_wave: int = 1, fpu: float = 0.0, fpu_mode: str = "reduction",
-            resign: float | None = None, reuse: bool = True, value_scale: float | None = None,
-            explore_moves: int = 0, threads: int | None = None) -> AlphaZeroAgent:
-    """AlphaZero search over a checkpoint's network (az:PATH,sims=200,...). ``value_scale`` defaults to the one
-    the network was trained with (the checkpoint's ``extra["value_scale"]``, else 1). ``threads``: sets torch's
-    CPU thread count (process-wide); on a machine whose cores are busy (other agents, GTP engines) 1 thread
-    avoids oversubscription, which made a 9x9 search ~30x slower here (7.2 s vs 0.25 s per 400-sim move)."""
+def make_az(game: BatchedGame, path: str, *, seed: int = 0, device: str | None = None, sims: int | None = None,
+            c_puct: float | None = None, leaves_per_wave: int | None = None, fpu: float | None = None,
+            fpu_mode: str | None = None, joint_selection: str | None = None, rm_explore: float | None = None,
+            rollouts: int | None = None, rollout_mix: float | None = None, resign: float | None = None,
+            reuse: bool = True, value_scale: float | None = None, explore_moves: int = 0,
+            threads: int | None = None) -> AlphaZeroAgent:
+    """AlphaZero search over a checkpoint's network (az:PATH[,sims=200,...]). The search settings (``sims``,
+    ``c_puct``, ``leaves_per_wave``, ``fpu``, ``fpu_mode``, ``joint_selection``, ``rm_explore``, ``rollouts``,
+    ``rollout_mix``; ``MCTSConfig``) default to the ones stored in the checkpoint (``Checkpoint.search``: the
+    recommended settings, so the plain spec plays at full strength), else ``SEARCH_DEFAULTS``; a spec
+    parameter overrides both. ``value_scale`` defaults to the one the network was trained with (the
+    checkpoint's ``extra["value_scale"]``, else 1). ``threads``: sets torch's CPU thread count (process-wide);
+    on a machine whose cores are busy (other agents, GTP engines) 1 thread avoids oversubscription, which made
+    a 9x9 search ~30x slower here (7.2 s vs 0.25 s per 400-sim move)."""
     from zeroleague.agents.alphazero.checkpoint import load_checkpoint  # torch is imported only when a net is used
     from zeroleague.agents.evaluator import Evaluator, pick_device
 
@@ -210,16 +239,23 @@ def make_az(game: BatchedGame, path: str, *, seed: int = 0, device: str | None =
     ckpt = load_checkpoint(path, expect_env_id=game.env_id, expect_env_kwargs=game_kwargs(game))
     evaluator = Evaluator(ckpt.model(), pick_device(device))
     scale = ckpt.extra.get("value_scale", 1.0) if value_scale is None else value_scale
-    return AlphaZeroAgent(game, evaluator.evaluate, _config(sims, c_puct, leaves_per_wave, fpu, fpu_mode, scale),
+    settings = search_settings(ckpt.search, sims=sims, c_puct=c_puct, leaves_per_wave=leaves_per_wave, fpu=fpu,
+                               fpu_mode=fpu_mode, joint_selection=joint_selection, rm_explore=rm_explore,
+                               rollouts=rollouts, rollout_mix=rollout_mix)
+    return AlphaZeroAgent(game, evaluator.evaluate, _config(settings, scale),
                           resign=resign, reuse=reuse, seed=seed, explore_moves=explore_moves)
 
 
 @register_agent("az_uniform", games=None)
-def make_az_uniform(game: BatchedGame, *, seed: int = 0, device: str | None = None, sims: int = 200,
-                    c_puct: float = 1.25, leaves_per_wave: int = 1, fpu: float = 0.0,
-                    fpu_mode: str = "reduction", reuse: bool = True, value_scale: float = 1.0,
+def make_az_uniform(game: BatchedGame, *, seed: int = 0, device: str | None = None, sims: int | None = None,
+                    c_puct: float | None = None, leaves_per_wave: int | None = None, fpu: float | None = None,
+                    fpu_mode: str | None = None, joint_selection: str | None = None,
+                    rm_explore: float | None = None, rollouts: int | None = None,
+                    rollout_mix: float | None = None, reuse: bool = True, value_scale: float = 1.0,
                     explore_moves: int = 0) -> AlphaZeroAgent:
     """Network-free PUCT search: uniform priors, value 0, exact rewards (az_uniform:sims=200)."""
-    return AlphaZeroAgent(game, uniform_evaluate,
-                          _config(sims, c_puct, leaves_per_wave, fpu, fpu_mode, value_scale),
+    settings = search_settings(None, sims=sims, c_puct=c_puct, leaves_per_wave=leaves_per_wave, fpu=fpu,
+                               fpu_mode=fpu_mode, joint_selection=joint_selection, rm_explore=rm_explore,
+                               rollouts=rollouts, rollout_mix=rollout_mix)
+    return AlphaZeroAgent(game, uniform_evaluate, _config(settings, value_scale),
                           reuse=reuse, name="az_uniform", seed=seed, explore_moves=explore_moves)

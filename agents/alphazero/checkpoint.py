@@ -1,7 +1,7 @@
 """AlphaZero checkpoints: one file (``torch.save`` of a plain dict) holding everything needed to rebuild and
 check a network: ``format`` (``FORMAT``), ``version`` (``VERSION``), ``net_config`` (``NetConfig`` fields),
 ``state_dict``, ``env_id``, ``env_kwargs`` and ``step`` (training steps taken), plus an optional ``extra``
-dict of plain values.
+dict of plain values (``extra["search"]``: the recommended search settings, ``Checkpoint.search``).
 
 ``load_checkpoint`` reads with ``torch.load(weights_only=True)`` (no code execution from the file) and
 refuses, with a message naming what differs, a file that is not such a checkpoint, a newer format version,
@@ -37,6 +37,13 @@ class Checkpoint:
     env_kwargs: dict[str, Any]
     step: int
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def search(self) -> dict[str, Any]:
+        """The recommended search settings stored with the network (``extra["search"]``: ``az`` spec
+        parameter -> value, e.g. ``{"sims": 200, "joint_selection": "puct"}``; empty for checkpoints saved
+        without them). ``zeroleague.agents.alphazero.agent.make_az`` plays with them unless a spec overrides."""
+        return dict(self.extra.get("search", {}))
 
     def model(self) -> nn.Module:
         net = build_network(self.net_config)
@@ -101,6 +108,9 @@ def load_checkpoint(path: str | os.PathLike, expect_env_id: str | None = None,
         if have != v:
             raise CheckpointError(f"{path}: trained with {k}={have!r}, not {k}={v!r} "
                                   f"(checkpoint env kwargs: {blob['env_kwargs']})")
+    search = blob.get("extra", {}).get("search", {})
+    if not isinstance(search, dict) or not all(isinstance(k, str) for k in search):
+        raise CheckpointError(f"{path}: stored search settings must be a dict of names, got {search!r}")
     ckpt = Checkpoint(net_config=cfg, state_dict=blob["state_dict"], env_id=blob["env_id"],
                       env_kwargs=dict(blob["env_kwargs"]), step=int(blob["step"]),
                       extra=dict(blob.get("extra", {})))
@@ -109,3 +119,11 @@ def load_checkpoint(path: str | os.PathLike, expect_env_id: str | None = None,
     except RuntimeError as e:
         raise CheckpointError(f"{path}: weights do not fit the network config: {e}") from e
     return ckpt
+
+
+def store_search_settings(path: str | os.PathLike, settings: dict[str, Any]) -> None:
+    """Rewrite the checkpoint at ``path`` with ``settings`` as its recommended search settings
+    (``Checkpoint.search``; replacing any stored before), the weights and everything else unchanged."""
+    ckpt = load_checkpoint(path)
+    extra = {**ckpt.extra, "search": dict(settings)}
+    save_checkpoint(path, ckpt.model(), ckpt.net_config, ckpt.env_id, ckpt.env_kwargs, ckpt.step, extra)

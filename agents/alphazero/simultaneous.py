@@ -99,8 +99,9 @@ class SimultaneousSearch(SearchBase):
         tree = Tree.empty(nb_games, 3 * (sims + 1), g.num_actions, hidden=True)  # pair node, leaf, seat-1 row
         self._vl = cfg.virtual_loss if cfg.leaves_per_wave > 1 else 0
         self._rm = cfg.joint_selection == "rm"
+        self._rng = rng
         # evaluate and expand the roots, each in a sampled world
-        sub = g.sample_worlds(root_states, players, rng)
+        sub = g.sample_worlds(root_states, players, _rows(rng, np.arange(nb_games), 0))
         tree.num_nodes[:] = 1
         zeros = np.zeros(nb_games, np.int32)
         self._expand(tree, nb_games, _Paths.at(zeros), np.arange(nb_games, dtype=np.int32), zeros,
@@ -130,6 +131,7 @@ class SimultaneousSearch(SearchBase):
         active, out_actions = np.zeros(rows_max, bool), np.zeros(rows_max, np.int64)
         done = np.zeros(nb_games, np.int64)
         fpu_abs = cfg.fpu_mode == "absolute"
+        wave = 0
         while True:
             todo = np.maximum(sims - done, 0)
             if not (todo > 0).any():
@@ -139,11 +141,13 @@ class SimultaneousSearch(SearchBase):
             leaf_game[:rows], node[:rows], stage[:rows], active[:rows] = games, 0, 0, True
             path.length[:rows] = 0
             path.nodes[:rows, 0] = 0
-            worlds = g.sample_worlds(g.take(root_states, games), players[games], rng)
+            wave += 1
+            draw = _rows(rng, games, wave)  # per-root streams where rng has them (agents.base.RowStreams)
+            worlds = g.sample_worlds(g.take(root_states, games), players[games], draw)
             root_returns = np.asarray(g.returns(worlds), dtype=np.float64)
             while active[:rows].any():
                 legal = np.asarray(g.legal_mask(worlds), dtype=bool)
-                draws = rng.random(rows) if self._rm else np.zeros(rows)
+                draws = draw.random(rows) if self._rm else np.zeros(rows)
                 _descend_level(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.sum_n,
                                tree.sum_w, tree.to_play, tree.pending, tree.num_nodes, tree.kind,
                                tree.partner, tree.avail, tree.regret, rows, legal, draws, active, node, stage,
@@ -186,6 +190,7 @@ class SimultaneousSearch(SearchBase):
             if len(jrows):
                 value[jrows] = (value[jrows] - val[len(live):]) / 2
                 prior1 = pri[len(live):]
+        self._mix_rollouts(states, value, term, player)
         value += self._gained(states, base, player)
         return player, value, prior, legal, joint, prior1, legal1
 
@@ -336,3 +341,9 @@ def _descend_level(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_pl
                 sum_w[b, path_nodes[r, t]] -= vl
         path_len[r] = d
 
+
+def _rows(rng, idx: np.ndarray, tag: int):
+    """The draws of the roots ``idx`` at step ``tag``: ``rng.rows(idx, tag)`` where ``rng`` keys its draws per
+    root (``zeroleague.agents.base.RowStreams``, so a root's worlds do not depend on the other roots), else
+    ``rng`` itself (a Generator shared by the batch, in draw order)."""
+    return rng.rows(idx, tag) if hasattr(rng, "rows") else rng

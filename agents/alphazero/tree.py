@@ -77,7 +77,11 @@ class MCTSConfig:
     how each seat chooses at a joint (simultaneous) node of a hidden-information search: "rm" (regret
     matching with ``rm_explore`` uniform exploration) or "puct" (decoupled PUCT). ``value_scale`` (> 0): the
     return that one unit of tree value stands for (module docstring, value convention; e.g. bullheads per
-    unit in 6 nimmt!)."""
+    unit in 6 nimmt!). ``rollouts`` (>= 0) and ``rollout_mix`` (lambda in [0, 1]): AlphaGo's leaf evaluation —
+    a new non-terminal leaf's value becomes ``(1 - lambda) * v_net + lambda * z``, ``z`` the mean return (from
+    the leaf on, in ``value_scale`` units, not clipped) of ``rollouts`` uniformly random playouts of the leaf
+    state to the end (the game's compiled ``random_playouts``; for games that have one, e.g. 6 nimmt!); 0 =
+    off."""
 
     num_simulations: int = 200
     c_puct: float = 1.25
@@ -91,6 +95,8 @@ class MCTSConfig:
     joint_selection: str = "rm"
     rm_explore: float = 0.05
     value_scale: float = 1.0
+    rollouts: int = 0
+    rollout_mix: float = 0.5
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_simulations, int) or self.num_simulations < 1:
@@ -113,6 +119,10 @@ class MCTSConfig:
             raise ValueError(f"joint_selection must be 'rm' or 'puct', got {self.joint_selection!r}")
         if not 0.0 < self.rm_explore <= 1.0:
             raise ValueError(f"rm_explore must be in (0, 1], got {self.rm_explore!r}")
+        if isinstance(self.rollouts, bool) or not isinstance(self.rollouts, int) or self.rollouts < 0:
+            raise ValueError(f"rollouts must be an int >= 0, got {self.rollouts!r}")
+        if not 0.0 <= self.rollout_mix <= 1.0:
+            raise ValueError(f"rollout_mix must be in [0, 1], got {self.rollout_mix!r}")
         if not (0.0 < self.value_scale < np.inf):
             raise ValueError(f"value_scale must be a finite number > 0, got {self.value_scale!r}")
 
@@ -385,7 +395,11 @@ class SearchBase:
             raise ValueError(f"MCTS needs a 2-player zero-sum game, {game.env_id!r} has {game.num_players} "
                              "players")
         self.game, self.evaluate, self.config = game, evaluate, config or MCTSConfig()
+        if self.config.rollouts and not hasattr(game, "random_playouts"):
+            raise ValueError(f"rollouts={self.config.rollouts} needs a game with compiled random playouts; "
+                             f"{game.env_id!r} has none")
         self._vl, self._rm = 0, False  # virtual loss and regret matching of the search under way
+        self._rng: np.random.Generator | None = None  # the rollouts' seeds of the search under way
 
     def _terminal_check(self, root_states) -> int:
         """The number of root states; raises if any is terminal."""
@@ -425,6 +439,23 @@ class SearchBase:
         gained = (np.asarray(self.game.returns(states), dtype=np.float64) - base) / self.config.value_scale
         return gained[np.arange(len(player)), np.maximum(player, 0)].astype(np.float32)
 
+    def _mix_rollouts(self, states, value: np.ndarray, term: np.ndarray, player: np.ndarray) -> None:
+        """With ``config.rollouts``: mix, in place, the evaluator's values of the live ``states`` with the mean
+        return of that many random playouts from each (``MCTSConfig``; seeds from the search's rng, else
+        fixed), for the player to move (seat 0 at terminal states, whose value stays 0)."""
+        cfg, g = self.config, self.game
+        live = np.flatnonzero(~term)
+        if not cfg.rollouts or len(live) == 0:
+            return
+        rep = np.repeat(live, cfg.rollouts)
+        sims = g.take(states, rep)
+        start = np.asarray(g.returns(sims), dtype=np.float64)
+        rng = self._rng if self._rng is not None else np.random.default_rng(0)
+        g.random_playouts(sims, rng.integers(0, 1 << 62, size=len(rep), dtype=np.int64))
+        gain = (np.asarray(g.returns(sims), dtype=np.float64) - start)[np.arange(len(rep)), player[rep]]
+        z = gain.reshape(len(live), cfg.rollouts).mean(axis=1) / cfg.value_scale
+        value[live] = ((1 - cfg.rollout_mix) * value[live] + cfg.rollout_mix * z).astype(np.float32)
+
     def _evaluate_states(self, states, base: np.ndarray) -> tuple[np.ndarray, ...]:
         """``(player, value, prior, legal, joint, prior1, legal1)`` of states (``_leaf_rows``; here no state is
         joint): the player to move (int8, -1 if terminal), the value from its perspective (seat 0's if terminal)
@@ -440,6 +471,7 @@ class SearchBase:
             sub = g.take(states, live) if len(live) < len(term) else states
             pri, val = self._call_evaluator(g.observe(sub, player[live].astype(np.int64)), legal[live])
             value[live], prior[live] = val, pri
+        self._mix_rollouts(states, value, term, player)
         value += self._gained(states, base, player)
         return _leaf_rows(player, value, prior, legal, g.num_actions)
 
