@@ -96,10 +96,18 @@ class PUCTSearch(SearchBase):
         return self._result(tree, root)
 
     def _run(self, tree: Tree, root_states, sims: int) -> None:
+        """Simulation waves until every game has ``sims`` more completed simulations. Per wave, whatever the
+        number of descents: one compiled call selects them all (and lays out the new leaves' replay actions),
+        one ``take`` + one ``step`` per depth level rebuild the new leaves, one evaluator call, one compiled
+        call expands and backs up; no Python work per simulation."""
         g, cfg = self.game, self.config
         nb_games = len(tree.num_nodes)
-        path = _Paths(nb_games * cfg.leaves_per_wave, tree.capacity, 0)
-        leaf_game, leaf_kind = np.zeros(len(path.length), np.int32), np.zeros(len(path.length), np.int32)
+        width = nb_games * cfg.leaves_per_wave
+        path = _Paths(width, tree.capacity, 0)
+        leaf_game, leaf_kind = np.zeros(width, np.int32), np.zeros(width, np.int32)
+        leaf_slot = np.full(width, -1, np.int32)  # descent -> its index among the wave's new leaves (-1: none)
+        new_game = np.zeros(width, np.int64)  # per new leaf: its game
+        replay = np.full((min(16, tree.capacity), width), -1, np.int64)  # [depth, new leaf], grown on demand
         done = np.zeros(nb_games, np.int64)
         fpu_abs = cfg.fpu_mode == "absolute"
         root_returns = np.asarray(g.returns(root_states), dtype=np.float64)
@@ -107,17 +115,27 @@ class PUCTSearch(SearchBase):
             todo = sims - done
             if not (todo > 0).any():
                 break
-            rows = _select(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.sum_n,
-                           tree.sum_w, tree.to_play, tree.pending, tree.num_nodes, tree.avail, todo,
-                           cfg.leaves_per_wave, cfg.c_puct, fpu_abs, cfg.fpu, self._vl, path.nodes,
-                           path.actions, path.length, leaf_game, leaf_kind)
-            new = np.flatnonzero(leaf_kind[:rows] == _NEW)
-            states = g.take(root_states, leaf_game[new]) if len(new) else None
-            lens = path.length[new]
-            for t in range(int(lens.max()) if len(new) else 0):
-                g.step(states, np.where(t < lens, path.actions[new, t], -1).astype(np.int64))
-            self._expand(tree, rows, path, leaf_game, leaf_kind,
-                         self._leaves(states, root_returns[leaf_game[new]], rows, new), done)
+            rows, n_new, depth = _select(
+                tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.sum_n, tree.sum_w,
+                tree.to_play, tree.pending, tree.num_nodes, tree.avail, todo, cfg.leaves_per_wave, cfg.c_puct,
+                fpu_abs, cfg.fpu, self._vl, path.nodes, path.actions, path.length, leaf_game, leaf_kind,
+                leaf_slot, new_game)
+            if n_new:
+                if depth > len(replay):
+                    replay = np.full((2 * depth, width), -1, np.int64)
+                _fill_replay(path.actions, path.length, leaf_slot, rows, depth, replay)
+                games = new_game[:n_new]
+                states = g.take(root_states, games)
+                for t in range(depth):
+                    g.step(states, replay[t, :n_new])
+                player, value, prior, legal = self._evaluate_states(states, root_returns[games])[:4]
+            else:
+                player, value = np.zeros(0, np.int8), np.zeros(0, np.float32)
+                prior, legal = np.zeros((0, g.num_actions), np.float32), np.zeros((0, g.num_actions), bool)
+            _expand_backup_new(tree.child, tree.edge_n, tree.edge_w, tree.prior, tree.node_value, tree.sum_n,
+                               tree.sum_w, tree.to_play, tree.pending, rows, path.nodes, path.actions,
+                               path.length, leaf_game, leaf_kind, leaf_slot, player, value, prior, legal, self._vl,
+                               done)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -127,10 +145,14 @@ class PUCTSearch(SearchBase):
 @nb.njit(cache=True)
 def _select(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pending, num_nodes, avail, todo,
             leaves_per_wave, c_puct, fpu_absolute, fpu, vl, path_nodes, path_actions, path_len, leaf_game,
-            leaf_kind):
+            leaf_kind, leaf_slot, new_game):
     """Descend ``min(leaves_per_wave, todo[b])`` times in every game b; allocate the new leaf nodes (pending);
-    apply virtual loss ``vl`` to each path. Returns the number of descents (rows) written."""
+    apply virtual loss ``vl`` to each path. New leaf k (in descent order) of descent r gets ``leaf_slot[r] =
+    k`` (-1 for the other descents) and its game ``new_game[k]``. Returns ``(descents, new leaves, deepest new
+    leaf's depth)``."""
     r = 0
+    k = 0
+    depth = 0
     no_world = np.ones(0, np.bool_)
     for b in range(child.shape[0]):
         for _ in range(min(leaves_per_wave, todo[b])):
@@ -163,6 +185,12 @@ def _select(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pen
             path_len[r] = d
             leaf_game[r] = b
             leaf_kind[r] = kind
+            leaf_slot[r] = -1
+            if kind == _NEW:
+                leaf_slot[r] = k
+                new_game[k] = b
+                k += 1
+                depth = max(depth, d)
             if vl > 0:
                 for t in range(d):
                     edge_n[b, path_nodes[r, t], path_actions[r, t]] += vl
@@ -170,5 +198,69 @@ def _select(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pen
                     sum_n[b, path_nodes[r, t]] += vl
                     sum_w[b, path_nodes[r, t]] -= vl
             r += 1
-    return r
+    return r, k, depth
 
+
+@nb.njit(cache=True)
+def _fill_replay(path_actions, path_len, leaf_slot, rows, depth, replay):
+    """``replay[t, k]``: the action at depth t < ``depth`` of new leaf k's path, -1 past its length."""
+    for r in range(rows):
+        k = leaf_slot[r]
+        if k >= 0:
+            for t in range(depth):
+                replay[t, k] = path_actions[r, t] if t < path_len[r] else -1
+
+
+@nb.njit(cache=True)
+def _expand_backup_new(child, edge_n, edge_w, prior, node_value, sum_n, sum_w, to_play, pending, rows,
+                       path_nodes, path_actions, path_len, leaf_game, leaf_kind, leaf_slot, new_to_play, new_value,
+                       new_prior, new_legal, vl, done):
+    """``tree._expand_backup`` for the perfect-information driver, with the new leaves' evaluations indexed by
+    ``leaf_slot`` (one row per new leaf, in descent order) instead of laid out per descent: the same writes and
+    the same backups in the same order (so the same floating-point sums)."""
+    num_actions = child.shape[2]
+    for r in range(rows):
+        b = leaf_game[r]
+        d = path_len[r]
+        leaf = path_nodes[r, d]
+        kind = leaf_kind[r]
+        if kind == _NEW:
+            j = leaf_slot[r]
+            to_play[b, leaf] = new_to_play[j]
+            node_value[b, leaf] = new_value[j]
+            pending[b, leaf] = False
+            # priors restricted to the legal actions and renormalised (uniform over them if that sums to 0)
+            total = 0.0
+            count = 0
+            for a in range(num_actions):
+                if new_legal[j, a]:
+                    total += max(new_prior[j, a], 0.0)
+                    count += 1
+            for a in range(num_actions):
+                if new_legal[j, a]:
+                    child[b, leaf, a] = 0
+                    prior[b, leaf, a] = max(new_prior[j, a], 0.0) / total if total > 0 else 1.0 / count
+                else:
+                    child[b, leaf, a] = -1
+                    prior[b, leaf, a] = 0.0
+        if vl > 0:
+            for t in range(d):
+                n = path_nodes[r, t]
+                a = path_actions[r, t]
+                edge_n[b, n, a] -= vl
+                edge_w[b, n, a] += vl
+                sum_n[b, n] -= vl
+                sum_w[b, n] += vl
+        if kind == _COLLISION:
+            continue
+        v = node_value[b, leaf]
+        persp = max(to_play[b, leaf], 0)
+        for t in range(d):
+            n = path_nodes[r, t]
+            a = path_actions[r, t]
+            val = v if to_play[b, n] == persp else -v
+            edge_n[b, n, a] += 1
+            edge_w[b, n, a] += val
+            sum_n[b, n] += 1
+            sum_w[b, n] += val
+        done[b] += 1
