@@ -128,7 +128,7 @@ class PUCTSearch(SearchBase):
                 states = g.take(root_states, games)
                 for t in range(depth):
                     g.step(states, replay[t, :n_new])
-                player, value, prior, legal = self._evaluate_states(states, root_returns[games])[:4]
+                player, value, prior, legal = self._evaluate_new(states, root_returns[games])
             else:
                 player, value = np.zeros(0, np.int8), np.zeros(0, np.float32)
                 prior, legal = np.zeros((0, g.num_actions), np.float32), np.zeros((0, g.num_actions), bool)
@@ -136,6 +136,19 @@ class PUCTSearch(SearchBase):
                                tree.sum_w, tree.to_play, tree.pending, rows, path.nodes, path.actions,
                                path.length, leaf_game, leaf_kind, leaf_slot, player, value, prior, legal, self._vl,
                                done)
+
+
+    def _evaluate_new(self, states, base: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``(player, value, prior, legal)`` of the wave's new leaves: ``tree.SearchBase._evaluate_states``,
+        with a shorter path for the common wave (no terminal leaf, no rollouts) that computes the same numbers
+        without its scatter arrays."""
+        g = self.game
+        if self.config.rollouts or np.asarray(g.terminal(states)).any():
+            return self._evaluate_states(states, base)[:4]
+        player = np.asarray(g.current_player(states)).astype(np.int8)
+        legal = np.asarray(g.legal_mask(states), dtype=bool)
+        prior, value = self._call_evaluator(g.observe(states, player.astype(np.int64)), legal)
+        return player, value + self._gained(states, base, player), prior, legal
 
 
 # ----------------------------------------------------------------------------------------------------------
