@@ -30,7 +30,7 @@ from zeroleague.agents.evaluator import Evaluator
 if TYPE_CHECKING:
     from zeroleague.leagues.ray_backend import RayBackend
 
-_SAMPLE_FIELDS = ("obs", "policy", "value")
+_SAMPLE_FIELDS = ("obs", "policy", "value", "policy_weight")
 
 
 @dataclass(frozen=True)

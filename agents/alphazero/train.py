@@ -10,6 +10,16 @@ minimising the sum over shapes of
 
     loss = cross_entropy(visit distribution, softmax(logits)) + (value - outcome)^2   (+ AdamW weight decay)
 
+(the cross-entropy averaged over the samples that are policy targets: with playout-cap randomization only the
+full-search samples, ``policy_weight`` 1 in the shards).
+
+Self-play search (``search``): "puct" (the visit distribution as policy target) or "gumbel" (Gumbel root search
+with sequential halving over ``gumbel_considered`` actions, ``agents.alphazero.gumbel``; the improved policy as
+target); ``full_search_prob < 1`` turns on playout-cap randomization (full searches of ``sims`` on that share of
+the moves, ``fast_sims`` on the rest; ``agents.alphazero.selfplay``). ``init_checkpoint``: start from that
+checkpoint's network (its ``NetConfig``; ``blocks``/``channels`` are then ignored), e.g. a supervised warm start
+already trained.
+
 then ``checkpoint.pt`` (weights, ``NetConfig``, env id/kwargs — with ``board_sizes`` when co-trained —, training
 step; ``extra``: iteration, value_scale, cumulative compute) and ``optimizer.pt`` are replaced atomically;
 every ``snapshot_every`` iterations a copy goes to ``snapshots/iter_{i:06d}.pt`` (checkpoints along training,
@@ -59,6 +69,7 @@ from tqdm import tqdm
 import zeroleague.envs as envs
 from zeroleague.agents.alphazero.checkpoint import load_checkpoint, save_checkpoint
 from zeroleague.agents.alphazero.distributed import chunked_self_play
+from zeroleague.agents.alphazero.gumbel import GumbelConfig
 from zeroleague.agents.alphazero.network import NetConfig, build_network
 from zeroleague.agents.alphazero.selfplay import self_play
 from zeroleague.agents.alphazero.tree import MCTSConfig
@@ -102,6 +113,11 @@ class TrainConfig:
     selfplay_chunk: int = 0  # > 0: self-play in chunks of this many games (agents.alphazero.distributed, CPU)
     backend: str = "local"  # "ray": the chunks run as Ray tasks (needs selfplay_chunk >= 1)
     ray_address: str | None = None  # with backend "ray": a cluster address (None: a local instance)
+    search: str = "puct"  # self-play search: "puct" or "gumbel" (module docstring)
+    gumbel_considered: int = 16  # Gumbel: actions considered at the root (m)
+    full_search_prob: float = 1.0  # playout-cap randomization: share of moves with a full search (1: all)
+    fast_sims: int = 8  # simulations of the other moves' fast searches
+    init_checkpoint: str | None = None  # start from this checkpoint's network (module docstring)
     seed: int = 0
     device: str | None = None
     threads: int | None = None  # torch CPU threads (None: torch's default)
@@ -117,6 +133,14 @@ class TrainConfig:
             raise ValueError("backend 'ray' plays self-play in chunks: set selfplay_chunk >= 1")
         if self.pretrain_steps and not self.warm_start:
             raise ValueError("pretrain_steps needs warm_start (a directory of game-record shards)")
+        if self.search not in ("puct", "gumbel"):
+            raise ValueError(f"search must be 'puct' or 'gumbel', got {self.search!r}")
+        if not 0.0 < self.full_search_prob <= 1.0:
+            raise ValueError(f"full_search_prob must be in (0, 1], got {self.full_search_prob!r}")
+        if self.selfplay_chunk and (self.search != "puct" or self.full_search_prob < 1):
+            raise ValueError("chunked self-play (selfplay_chunk) plays PUCT with full searches only")
+        if self.init_checkpoint and self.warm_start:
+            raise ValueError("init_checkpoint and warm_start both set the starting network; pick one")
 
     def mcts_config(self) -> MCTSConfig:
         return MCTSConfig(num_simulations=self.sims, c_puct=self.c_puct, leaves_per_wave=self.leaves_per_wave,
@@ -156,14 +180,20 @@ def net_config_for(game, cfg: TrainConfig, board_size: int | None = None) -> Net
                      blocks=cfg.blocks, channels=cfg.channels)
 
 
+_FIELDS = ("obs", "policy", "value", "policy_weight")
+
+
 def load_shards(paths: list[Path]) -> dict[tuple[int, ...], dict[str, np.ndarray]]:
-    """Samples of the shards ``paths`` (``obs``, ``policy``, ``value``), grouped by observation shape."""
+    """Samples of the shards ``paths`` (``obs``, ``policy``, ``value``, ``policy_weight``: 1 where a shard has
+    none), grouped by observation shape."""
     groups: dict[tuple[int, ...], list] = {}
     for p in paths:
         with np.load(p) as z:
-            part = {k: z[k] for k in ("obs", "policy", "value")}
+            part = {k: z[k] for k in _FIELDS[:3]}
+            part["policy_weight"] = z["policy_weight"] if "policy_weight" in z else np.ones(len(part["value"]),
+                                                                                               np.float32)
         groups.setdefault(tuple(part["obs"].shape[1:]), []).append(part)
-    return {shape: {k: np.concatenate([p[k] for p in parts]) for k in ("obs", "policy", "value")}
+    return {shape: {k: np.concatenate([p[k] for p in parts]) for k in _FIELDS}
             for shape, parts in groups.items()}
 
 
@@ -171,11 +201,16 @@ def _window(replay: Path, upto: int, window: int) -> list[Path]:
     return [p for i in range(max(0, upto - window + 1), upto + 1) for p in sorted(replay.glob(f"shard_{i:06d}*.npz"))]
 
 
-def losses(model: torch.nn.Module, obs: torch.Tensor, policy: torch.Tensor,
-           value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(policy cross-entropy to the visit distributions, value MSE to the outcomes), batch means."""
+def losses(model: torch.nn.Module, obs: torch.Tensor, policy: torch.Tensor, value: torch.Tensor,
+           policy_weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(policy cross-entropy to the search policies, averaged over the samples weighted by ``policy_weight``
+    (default all 1; 0 if none is a policy target), value MSE to the outcomes, batch mean)."""
     logits_BA, value_B = model(obs)
-    policy_loss = -(policy * F.log_softmax(logits_BA, dim=1)).sum(dim=1).mean()
+    ce = -(policy * F.log_softmax(logits_BA, dim=1)).sum(dim=1)
+    if policy_weight is None:
+        policy_loss = ce.mean()
+    else:
+        policy_loss = (policy_weight * ce).sum() / policy_weight.sum().clamp(min=1.0)
     return policy_loss, F.mse_loss(value_B, value)
 
 
@@ -207,10 +242,10 @@ def _sgd(model, opt, buffers, steps: int, batch_size: int, rng: np.random.Genera
         p_total = v_total = 0.0
         for buf in buffers.values():
             idx = rng.integers(0, len(buf["value"]), size=min(batch_size, len(buf["value"])))
-            obs, pol, val = (torch.from_numpy(buf[k][idx]).to(device) for k in ("obs", "policy", "value"))
+            obs, pol, val, wgt = (torch.from_numpy(buf[k][idx]).to(device) for k in _FIELDS)
             if augment and _augmentable(buf):
                 obs, pol = dihedral(obs, pol, int(rng.integers(8)))
-            p_loss, v_loss = losses(model, obs, pol, val)
+            p_loss, v_loss = losses(model, obs, pol, val, wgt)
             p_total, v_total = p_total + p_loss, v_total + v_loss
             meter.forward_samples += len(idx)
             meter.backward_samples += len(idx)
@@ -246,8 +281,15 @@ def train(cfg: TrainConfig, game=None, progress: bool = True) -> dict[str, Any]:
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
     largest = max(cfg.board_sizes) if cfg.board_sizes else None
-    net_cfg = net_config_for(first if largest is None else games[f"_s{largest}"], cfg, largest)
+    init = None
+    if cfg.init_checkpoint:
+        init = load_checkpoint(cfg.init_checkpoint, expect_env_id=first.env_id)
+        net_cfg = init.net_config
+    else:
+        net_cfg = net_config_for(first if largest is None else games[f"_s{largest}"], cfg, largest)
     model = build_network(net_cfg).to(device)
+    if init is not None:
+        model.load_state_dict(init.state_dict)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ckpt_path, opt_path = run / "checkpoint.pt", run / "optimizer.pt"
     ckpt_kwargs = cfg.checkpoint_env_kwargs(first)
@@ -302,6 +344,8 @@ def train(cfg: TrainConfig, game=None, progress: bool = True) -> dict[str, Any]:
                    unit="it", disable=not progress)
         play = dict(parallel=cfg.parallel_games, temperature_moves=cfg.temperature_moves,
                     resign_threshold=cfg.resign_threshold, no_resign_frac=cfg.no_resign_frac)
+        search = dict(search=cfg.search, gumbel=GumbelConfig(num_considered=cfg.gumbel_considered),
+                      full_search_prob=cfg.full_search_prob, fast_sims=cfg.fast_sims)
         for it in bar:
             t0 = time.perf_counter()
             it_seed = int(np.random.SeedSequence([cfg.seed, it]).generate_state(1)[0])
@@ -316,7 +360,7 @@ def train(cfg: TrainConfig, game=None, progress: bool = True) -> dict[str, Any]:
                     meter.forward_samples += evaluated
                 else:
                     data = self_play(g, evaluator.evaluate, cfg.mcts_config(), cfg.games_per_iteration, it_seed,
-                                     **play)
+                                     **play, **search)
                 data.save(replay / f"shard_{it:06d}{suffix}.npz")
                 meter.env_steps += data.moves
                 for k in ("resigned", "no_resign_games", "would_resign", "false_resign"):
@@ -361,7 +405,7 @@ def add_config_arguments(ap: argparse.ArgumentParser) -> None:
         elif isinstance(f.default, bool):
             ap.add_argument(f"--{f.name.replace('_', '-')}", type=lambda v: v.lower() in ("1", "true", "yes", "on"),
                             default=None, help=f"true/false, default: {f.default!r}")
-        elif f.name in ("device", "resign_threshold", "warm_start", "ray_address"):
+        elif f.name in ("device", "resign_threshold", "warm_start", "ray_address", "init_checkpoint"):
             ap.add_argument(f"--{f.name.replace('_', '-')}", default=None)
         else:
             ap.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=None,
