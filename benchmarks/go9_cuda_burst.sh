@@ -9,7 +9,7 @@
 # search (32 simulations over 16 considered actions), playout-cap randomization (25% full searches, 8-simulation
 # fast ones), 1,024 games in lockstep per iteration, on CUDA, for TRAIN_S seconds (`timeout`; the run dir keeps
 # every finished iteration). Phase 2: benchmarks/go9_gauntlet.py play — the warm start, CPU_SNAPSHOT (the
-# 2-core run's latest snapshot, label cpu_itN) and two CUDA snapshots (middle, last) against GNU Go level 1 and
+# 2-core run's latest snapshot, label cpu_itN, if given) and three CUDA snapshots (a third, two thirds, last) against GNU Go level 1 and
 # against the warm start, GAMES games per pairing, for at most GAUNTLET_S seconds of task submission.
 # Everything lands in $OUT (metrics, logs, the snapshots, the gauntlet records).
 set -u
@@ -31,7 +31,7 @@ if [ -d .whl ] && ! python3 -c "import pettingzoo, sgfmill" 2>/dev/null; then
     && export PYTHONPATH=/tmp/site
 fi
 python3 -c "import zeroleague.envs" 2>/dev/null || \
-  python3 -m pip install -q --no-index --no-deps --no-build-isolation -e . > "$OUT/pip.log" 2>&1
+  python3 -m pip install -q --no-index --no-deps --no-build-isolation -e . >> "$OUT/burst.log" 2>&1
 python3 -c "import zeroleague.envs, torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" \
   2>&1 | tee -a "$OUT/burst.log"
 if [ -x .gnugo/gnugo ]; then
@@ -56,16 +56,16 @@ if [ -n "${CPU_SNAPSHOT:-}" ] && [ -f "$CPU_SNAPSHOT" ]; then
   it=$(basename "$CPU_SNAPSHOT" .pt); it=$((10#${it#iter_}))
   ARGS+=(--snapshot "cpu_it$it=$CPU_SNAPSHOT")
 fi
-if [ "$N" -ge 1 ]; then
-  LAST=${SNAPS[$((N - 1))]}; it=$(basename "$LAST" .pt); it=$((10#${it#iter_}))
-  cp "$LAST" "$OUT/cuda_iter_$it.pt"; ARGS+=(--snapshot "cuda_it$it=$LAST")
-fi
-if [ "$N" -ge 3 ]; then
-  MID=${SNAPS[$((N / 2 - 1))]}; it=$(basename "$MID" .pt); it=$((10#${it#iter_}))
-  cp "$MID" "$OUT/cuda_iter_$it.pt"; ARGS+=(--snapshot "cuda_it$it=$MID")
-fi
+PICK=()
+[ "$N" -ge 1 ] && PICK+=($((N - 1)))
+[ "$N" -ge 3 ] && PICK+=($((2 * N / 3 - 1)) $((N / 3 - 1)))
+[ "$N" -eq 2 ] && PICK+=(0)
+for k in "${PICK[@]}"; do
+  S=${SNAPS[$k]}; it=$(basename "$S" .pt); it=$((10#${it#iter_}))
+  cp "$S" "$OUT/cuda_iter_$it.pt"; ARGS+=(--snapshot "cuda_it$it=$S")
+done
 log "gauntlet ${ARGS[*]}"
 python3 benchmarks/go9_gauntlet.py play "${ARGS[@]}" --games "$GAMES" --chunk 8 --sims "$SIMS" --jobs "$JOBS" \
-  --budget-s "$GAUNTLET_S" --records "$OUT/gauntlet_records.jsonl" > "$OUT/gauntlet.log" 2>&1
+  --budget-s "$GAUNTLET_S" --records "$OUT/gauntlet_records.jsonl" >> "$OUT/burst.log" 2>&1
 log "gauntlet exit $?"
 tail -3 "$OUT/train.log" | tr '\r' '\n' | tail -3 >> "$OUT/burst.log"
