@@ -11,8 +11,8 @@ trunk's action scores are the logits (``ActionScores``) and ``net_arch`` layers 
 
 ``train_ppo(cfg, run_dir)`` writes ``config.json``, ``metrics.jsonl`` (one line per rollout: mean learner
 episode return, compute), TensorBoard logs (ours under ``tb/``, sb3's under ``tb/MaskablePPO_*``), checkpoints
-every ``checkpoint_every`` learner steps (``checkpoints/step_*.zip``), ``final.zip`` and ``result.json``.
-Checkpoints are sb3's own zip format (``sb3_contrib.MaskablePPO.load(path)`` opens them) with our metadata
+every ``checkpoint_every`` learner steps (``checkpoints/step_*.pt``), ``final.pt`` and ``result.json``.
+Checkpoints are sb3's own zip format (named ``.pt`` like every checkpoint here; the content decides) (``sb3_contrib.MaskablePPO.load(path)`` opens them) with our metadata
 member (``zeroleague.baselines.ppo_policy``: env, game signature, ``extra["policy_kwargs"]``), and are Agents:
 ``ppo:PATH[,greedy=true]``. The views are built with ``illegal_action="raise"``: MaskablePPO acts from the
 masks, so an illegal action would be a bug.
@@ -160,7 +160,7 @@ def train_ppo(cfg: PPOConfig, run_dir: str | Path, game: BatchedGame | None = No
             if model.num_timesteps >= self.next_ckpt:
                 self.next_ckpt += cfg.checkpoint_every
                 account()
-                path = checkpoint(run_dir / "checkpoints" / f"step_{model.num_timesteps:09d}.zip")
+                path = checkpoint(run_dir / "checkpoints" / f"step_{model.num_timesteps:09d}.pt")
                 logger.log(model.num_timesteps, {"checkpoint": str(path), **meter.as_dict()})
             return True
 
@@ -174,7 +174,7 @@ def train_ppo(cfg: PPOConfig, run_dir: str | Path, game: BatchedGame | None = No
 
     model.learn(total_timesteps=cfg.total_steps, callback=Log())
     account()
-    final = checkpoint(run_dir / "final.zip")
+    final = checkpoint(run_dir / "final.pt")
     logger.log(model.num_timesteps, {"checkpoint": str(final), **meter.as_dict()})
     result = {
         "algo": "ppo",

@@ -86,8 +86,8 @@ def test_training_run_and_checkpoint_agent(tmp_path):
     assert 2 * last["step"] <= last["env_steps"] <= 2 * last["step"] + 2
     assert last["backward_samples"] == 2 * 2 * 64 * 2  # epochs x rollouts x rollout size
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
-        "step_000000128.zip",
-        "step_000000256.zip",
+        "step_000000128.pt",
+        "step_000000256.pt",
     ]
 
     policy = load_ppo_policy(game, result["final_checkpoint"], "cpu")

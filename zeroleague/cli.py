@@ -5,7 +5,7 @@ zeroleague tournament CONFIG.toml [--device D] [--db PATH] [--out DIR] [--games 
 zeroleague play ENV AGENT_A AGENT_B [--games N] [--seed S] [--max-parallel M] [--device D] [--env-kwarg K=V]
 zeroleague envs                    # registered env ids
 zeroleague agents                  # registered agent names
-zeroleague gtp --agent SPEC [--board-size N] [--komi K] [--seed S] [--device D]
+zeroleague gtp --agent SPEC [--board-size N] [--komi K] [--seed S] [--device D] [--rules R]
 zeroleague train reinforce|ppo|alphazero ...      # zeroleague train ALGO --help
 zeroleague league CONFIG.toml [--iterations N] [--backend local|ray] [--address A]
 zeroleague serve [--host 127.0.0.1] [--port 8000] [--db PATH]   # play and watch in a browser
@@ -91,9 +91,14 @@ def _cmd_agents(args: argparse.Namespace) -> int:
 
 
 def _cmd_gtp(args: argparse.Namespace) -> int:
-    from zeroleague.leagues.gtp_server import serve
+    from zeroleague.leagues.gtp_server import rules_name, serve
 
-    serve(args.agent, board_size=args.board_size, komi=args.komi, seed=args.seed, device=args.device)
+    try:
+        rules = rules_name(args.rules)
+    except ValueError as e:
+        print(f"zeroleague gtp: error: --rules: {e}", file=sys.stderr)
+        return 2
+    serve(args.agent, board_size=args.board_size, komi=args.komi, seed=args.seed, device=args.device, rules=rules)
     return 0
 
 
@@ -145,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--komi", type=float, default=7.5)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--device", default=None)
+    g.add_argument("--rules", default="tromp-taylor",
+                   help="tromp-taylor (default), new-zealand (suicide allowed); chinese, japanese, korean, aga: "
+                   "the agent never plays suicide (also set by GTP kgs-rules / kata-set-rules)")
     g.set_defaults(func=_cmd_gtp)
 
     w = sub.add_parser("serve", help="play and watch games in a browser (web app on localhost)")
