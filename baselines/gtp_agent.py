@@ -26,20 +26,26 @@ any answer is read, so the engines think in parallel. ``resign`` becomes ``zerol
 that is not a vertex, or a move our rules forbid (e.g. a superko repetition Pachi does not know), raises
 ``GTPAgentError`` naming the engine, the game and the answer.
 
-Reproducibility: the engines' seeds come from the agent's seed, and a match replayed with the same batching
-and pool size replays the same command sequence, hence the same moves. Across different batching they may
-differ: a process's history leaks into its moves (Pachi's generator state; GNU Go's caches, although its
-generator is reset to the seed before every ``genmove``, which removes most of the dependence).
+Seeds: every decision has a key (the agent's seed, the match seed, the game, the seat, that seat's decision index;
+``zeroleague.agents.base.DecisionKeys``). GNU Go gets ``set_random_seed`` from that key before every ``genmove``,
+so each game of a match draws afresh (a fixed seed made a deterministic engine replay the same game over and over)
+and a decision's seed does not depend on the batching; ``clear_cache`` before every ``genmove`` empties GNU Go's
+reading caches, whose contents (left by other games sharing the process) changed its moves otherwise: GNU Go's
+moves are then the same at every batch size and pool size. Pachi takes its seed only on the command line (``-s``):
+a process handed to a new game is restarted with a seed from the key of that game's first decision it serves;
+Pachi's generator then runs on through the game, so its moves are reproducible for the same batching and pool size,
+and across batchings only while no game's process is handed over (``processes`` >= games in flight).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch
+from zeroleague.agents.base import RESIGN, BaseAgent, DecisionBatch, DecisionKeys
 from zeroleague.agents.registry import register_agent
 from zeroleague.baselines.gtp import (
     COLOR_NAMES,
@@ -72,9 +78,11 @@ class GTPAgent(BaseAgent):
     """A Go Agent backed by a pool of GTP engine processes (see the module docstring).
 
     ``argv``: the engine's command line; ``label``: its name in messages; ``processes``: pool size limit;
-    ``timeout``: seconds allowed per GTP command; ``before_genmove``: commands sent before every ``genmove``
-    (GNU Go's ``set_random_seed``, so that its moves depend less on what the process played before). The first
-    process is started here, so a missing binary or a
+    ``timeout``: seconds allowed per GTP command; ``before_genmove``: commands sent before every ``genmove``;
+    ``seed_command``: a command with ``{seed}`` sent before every ``genmove`` with the decision's seed (GNU Go's
+    ``set_random_seed {seed}``); ``argv_for_seed``: the command line for a seed, for an engine seeded only at
+    start (Pachi: a process taking over a game restarts seeded from that decision's key); ``seed``: the agent's
+    seed (module docstring). The first process is started here, so a missing binary or a
     board size or komi the engine refuses fails at construction with ``GTPEngineError``/``GTPError``."""
 
     needs_states = True
@@ -88,6 +96,9 @@ class GTPAgent(BaseAgent):
         processes: int = 16,
         timeout: float = 120.0,
         before_genmove: tuple[str, ...] = (),
+        seed_command: str | None = None,
+        argv_for_seed: Callable[[int], list[str]] | None = None,
+        seed: int = 0,
     ):
         n = getattr(game, "board_size", None)
         if not isinstance(n, int) or not hasattr(game, "komi"):
@@ -99,12 +110,15 @@ class GTPAgent(BaseAgent):
         self.game, self.argv, self.label = game, list(argv), label
         self.processes, self.timeout = processes, float(timeout)
         self.before_genmove = tuple(before_genmove)
+        self.seed_command, self.argv_for_seed = seed_command, argv_for_seed
+        self.keys = DecisionKeys(seed)
         self._pool: list[_Engine] = []
         self._clock = itertools.count(1)
         self._pool.append(self._start())
 
-    def _start(self) -> _Engine:
-        proc = GTPProcess(self.argv, timeout=self.timeout, label=self.label)
+    def _start(self, seed: int | None = None) -> _Engine:
+        argv = self.argv if seed is None or self.argv_for_seed is None else self.argv_for_seed(seed)
+        proc = GTPProcess(argv, timeout=self.timeout, label=self.label)
         try:
             proc.send(f"boardsize {self.game.board_size}")
             proc.send("clear_board")
@@ -114,13 +128,25 @@ class GTPAgent(BaseAgent):
             raise
         return _Engine(proc)
 
-    def _engine_for(self, game_id: int, busy: set[int]) -> _Engine:
+    def _engine_for(self, game_id: int, busy: set[int], seed: int) -> _Engine:
         """The process for ``game_id``: its own, else an idle one, a new one, or the least recently used one
-        not in ``busy`` (ids of processes already serving this round)."""
+        not in ``busy`` (ids of processes already serving this round). With ``argv_for_seed`` a process taking
+        over a game is restarted with ``seed``."""
         for eng in self._pool:
             if eng.game_id == game_id:
                 break
         else:
+            if self.argv_for_seed is not None:
+                free = [e for e in self._pool if e.game_id is None]
+                if len(self._pool) >= self.processes:
+                    victim = free[0] if free else min((e for e in self._pool if id(e) not in busy),
+                                                      key=lambda e: e.last_used)
+                    self._discard(victim)
+                eng = self._start(seed)
+                self._pool.append(eng)
+                eng.game_id = game_id
+                eng.last_used = next(self._clock)
+                return eng
             free = [e for e in self._pool if e.game_id is None]
             if free:
                 eng = free[0]
@@ -177,6 +203,7 @@ class GTPAgent(BaseAgent):
         if states is None:
             raise ValueError(f"{self.label} needs batch.states (needs_states=True)")
         out = np.empty(len(batch), dtype=np.int64)
+        seeds = (self.keys(batch) % np.uint64(2**31)).astype(np.int64)
         for start in range(0, len(batch), self.processes):
             rows = range(start, min(start + self.processes, len(batch)))
             engines: list[_Engine] = []
@@ -184,7 +211,7 @@ class GTPAgent(BaseAgent):
             try:
                 for b in rows:
                     gid = int(batch.game_ids[b])
-                    eng = self._engine_for(gid, busy)
+                    eng = self._engine_for(gid, busy, int(seeds[b]))
                     busy.add(id(eng))
                     engines.append(eng)
                     record = [int(a) for a in states.moves[b, : int(states.num_moves[b])]]
@@ -196,6 +223,8 @@ class GTPAgent(BaseAgent):
                     self._sync(eng, record, states.board[b], gid)
                     for command in self.before_genmove:
                         eng.proc.send(command)
+                    if self.seed_command is not None:
+                        eng.proc.send(self.seed_command.format(seed=int(seeds[b])))
                     eng.proc.submit(f"genmove {COLOR_NAMES[int(batch.players[b])]}")
             except Exception:  # processes with unread answers or unknown positions are out of sync: drop them
                 for eng in engines:
@@ -235,6 +264,7 @@ class GTPAgent(BaseAgent):
 
     def reset(self, game_ids: np.ndarray) -> None:
         """Those games are over or start anew: their processes become free for other games."""
+        self.keys.reset(game_ids)
         ids = {int(g) for g in np.asarray(game_ids).reshape(-1)}
         for eng in self._pool:
             if eng.game_id in ids:
@@ -288,7 +318,9 @@ def make_gnugo(
         label=f"gnugo:level={level}",
         processes=processes,
         timeout=timeout,
-        before_genmove=(f"set_random_seed {int(seed) % 2**31}",),
+        seed_command="set_random_seed {seed}",
+        seed=seed,
+        before_genmove=("clear_cache",),
     )
 
 
@@ -305,19 +337,14 @@ def make_pachi(
     """Pachi (UCT, fixed playouts per move) over GTP (``pachi:playouts=5000``)."""
     if not isinstance(playouts, int) or playouts < PACHI_MIN_PLAYOUTS:
         raise ValueError(f"pachi playouts must be an int >= {PACHI_MIN_PLAYOUTS}, got {playouts!r}")
-    argv = [
-        _binary("pachi", "PACHI_BIN", "baselines/install_pachi.sh builds one"),
-        "-r",
-        "chinese",
-        "-d",
-        "0",
-        "-s",
-        str(int(seed) % 2**31),
-        "-t",
-        f"={playouts}",
-        "threads=1,pondering=0,max_tree_size=256,pass_all_alive",
-    ]
-    return GTPAgent(game, argv, label=f"pachi:playouts={playouts}", processes=processes, timeout=timeout)
+    binary = _binary("pachi", "PACHI_BIN", "baselines/install_pachi.sh builds one")
+
+    def argv(engine_seed: int) -> list[str]:
+        return [binary, "-r", "chinese", "-d", "0", "-s", str(int(engine_seed) % 2**31), "-t", f"={playouts}",
+                "threads=1,pondering=0,max_tree_size=256,pass_all_alive"]
+
+    return GTPAgent(game, argv(seed), label=f"pachi:playouts={playouts}", processes=processes, timeout=timeout,
+                    argv_for_seed=argv, seed=seed)
 
 
 __all__ = ["ENGINE_MAX_SIZE", "PACHI_MIN_PLAYOUTS", "GTPAgent", "GTPAgentError", "make_gnugo", "make_pachi"]

@@ -1,6 +1,7 @@
 """Random and rule-of-thumb players.
 
-``random`` (any game): uniform over the legal actions, from its own generator seeded by ``seed``.
+``random`` (any game): uniform over the legal actions, each draw keyed by (seed, match seed, game, seat, decision
+index) (``zeroleague.agents.base.DecisionKeys``).
 
 6 nimmt! bots (games ``sixnimmt*``). They read their hand and the rows from the observation
 (``zeroleague.envs.sixnimmt.engine.decode_observation``) and judge each card as if it were the only card placed this
@@ -21,7 +22,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from zeroleague.agents.base import BaseAgent, DecisionBatch
+from zeroleague.agents.base import BaseAgent, DecisionBatch, DecisionKeys, key_uniform
 from zeroleague.agents.registry import register_agent
 from zeroleague.envs.core import BatchedGame
 from zeroleague.envs.sixnimmt.engine import decode_observation
@@ -41,28 +42,26 @@ def counter_uniform(seed: int, game_ids: np.ndarray, counters: np.ndarray) -> np
 
 
 class RandomAgent(BaseAgent):
-    """Uniform over ``batch.masks``. The choice in game g at its k-th decision is a function of (seed, g, k)
-    alone (``counter_uniform``), so a match or a resumed tournament plays the same games whatever the batching.
-    ``reset(game_ids)`` restarts those games' counters."""
+    """Uniform over ``batch.masks``. The choice in row b is a function of ``decision_keys`` (seed, match seed,
+    game, seat, that seat's decision index; ``zeroleague.agents.base``) alone, so a match or a resumed
+    tournament plays the same games whatever the batching, and the two seats of a game draw differently even
+    with one seed. ``reset(game_ids)`` restarts those games' own decision counts (used only for batches
+    without ``decisions``)."""
 
     def __init__(self, seed: int = 0):
         self.seed = int(seed)
-        self.counts: dict[int, int] = {}
+        self.keys = DecisionKeys(self.seed)
 
     def reset(self, game_ids: np.ndarray) -> None:
-        for g in np.asarray(game_ids).tolist():
-            self.counts[int(g)] = 0
+        self.keys.reset(game_ids)
 
     def act(self, batch: DecisionBatch) -> np.ndarray:
         masks = np.asarray(batch.masks, dtype=bool)
         legal = masks.sum(axis=1)
         if len(masks) and not legal.all():
             raise ValueError("random agent: a decision with no legal action")
-        ids = [int(g) for g in np.asarray(batch.game_ids)]
-        counters = np.array([self.counts.get(g, 0) for g in ids], dtype=np.int64)
-        for g, k in zip(ids, counters, strict=True):
-            self.counts[g] = int(k) + 1
-        pick = np.minimum((counter_uniform(self.seed, np.asarray(ids), counters) * legal).astype(np.int64), legal - 1)
+        u = key_uniform(self.keys(batch))
+        pick = np.minimum((u * legal).astype(np.int64), legal - 1)
         return np.argmax(np.cumsum(masks, axis=1) > pick[:, None], axis=1).astype(np.int64)
 
 

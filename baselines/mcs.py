@@ -12,8 +12,10 @@ numbers), so the comparison between actions is paired. Where the information sta
 first (the agent is seat 1: selections are simultaneous, so its pending card is rewound into its hand), the
 opponent's card of this trick is drawn by the rollout policy in each world, the same for every action.
 
-Seeds: the worlds and rollout draws of game ``g``'s k-th decision come from ``(seed, g, k)`` alone, so a seed
-gives the same games whatever the batching. All games of a batch are rolled out in one compiled call (chunked).
+Seeds: the worlds and rollout draws of a decision come from its key (seed, match seed, game, seat, that seat's
+decision index; ``zeroleague.agents.base.DecisionKeys``) alone, so a seed gives the same games whatever the
+batching, and the two seats of a game draw differently. All games of a batch are rolled out in one compiled
+call (chunked).
 
 Only single-round games with the margin reward (``sixnimmt_v0``, ``sixnimmt_tactical_v0`` by default): a
 rollout ends where the game does.
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zeroleague.agents.base import BaseAgent, DecisionBatch
+from zeroleague.agents.base import BaseAgent, DecisionBatch, DecisionKeys, key_generator
 from zeroleague.agents.registry import register_agent
 from zeroleague.baselines.heuristics import CLOSEST_GAP, _choose
 from zeroleague.envs.core import BatchedGame
@@ -35,7 +37,7 @@ _CHUNK_WORLDS = 1 << 16  # rollouts per compiled call (bounds the memory of a la
 
 class MCSAgent(BaseAgent):
     """Flat Monte Carlo search (module docstring): ``rollouts`` worlds per legal action, ``policy`` the rollout
-    policy, ``seed`` keys every draw with the game id and the game's decision counter."""
+    policy, ``seed`` keys every draw with the match seed, game id, seat and decision index."""
 
     needs_states = True
 
@@ -50,11 +52,10 @@ class MCSAgent(BaseAgent):
         if policy not in _POLICIES:
             raise ValueError(f"policy must be one of {', '.join(_POLICIES)}, got {policy!r}")
         self.game, self.rollouts, self.policy, self.seed = game, int(rollouts), policy, int(seed)
-        self._counts: dict[int, int] = {}  # game id -> decisions taken
+        self.keys = DecisionKeys(self.seed)
 
     def reset(self, game_ids: np.ndarray) -> None:
-        for g in np.asarray(game_ids).tolist():
-            self._counts.pop(int(g), None)
+        self.keys.reset(game_ids)
 
     def act(self, batch: DecisionBatch) -> np.ndarray:
         return np.array([a[int(np.argmax(m))] for a, m in self._search(batch)], dtype=np.int64)
@@ -77,7 +78,7 @@ class MCSAgent(BaseAgent):
         k = self.rollouts
         masks = np.asarray(batch.masks, dtype=bool)
         players = np.asarray(batch.players, dtype=np.int64)
-        ids = np.asarray(batch.game_ids, dtype=np.int64)
+        keys = self.keys(batch)
         legal = [np.flatnonzero(m) for m in masks]
         if any(len(a) == 0 for a in legal):
             raise ValueError("mcs: a decision with no legal action")
@@ -88,18 +89,15 @@ class MCSAgent(BaseAgent):
             while stop < len(players) and (stop == start or worlds + len(legal[stop]) * k <= _CHUNK_WORLDS):
                 worlds += len(legal[stop]) * k
                 stop += 1
-            out += self._search_rows(batch.states, players, ids, legal, range(start, stop))
+            out += self._search_rows(batch.states, players, keys, legal, range(start, stop))
             start = stop
         return out
 
-    def _search_rows(self, info, players, ids, legal, rows) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _search_rows(self, info, players, keys, legal, rows) -> list[tuple[np.ndarray, np.ndarray]]:
         g, k = self.game, self.rollouts
         parts, acts, seeds, before = [], [], [], []
         for b in rows:
-            gid = int(ids[b])
-            counter = self._counts.get(gid, 0)
-            self._counts[gid] = counter + 1
-            rng = np.random.default_rng([self.seed, gid & ((1 << 63) - 1), counter])
+            rng = key_generator(keys[b])
             me = int(players[b])
             worlds = g.sample_worlds(g.take(info, np.full(k, b)), me, rng)
             before.append(float(g.returns(g.take(info, np.array([b])))[0, me]))

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from zeroleague.agents.base import BaseAgent, DecisionBatch
+from zeroleague.agents.base import BaseAgent, DecisionBatch, DecisionKeys, key_uniform
 from zeroleague.agents.evaluator import Evaluator
 from zeroleague.agents.registry import register_agent
 from zeroleague.envs.core import BatchedGame
@@ -314,7 +314,9 @@ def select_actions(
 class PolicyAgent(BaseAgent):
     """An Agent from a ``model`` mapping ``obs_B... -> (logits_BA, value_B)``: each ``act`` call is one
     batched forward pass through an ``zeroleague.agents.evaluator.Evaluator`` (legal-action priors), then a sample from
-    the priors drawn with ``numpy.random.default_rng(seed)``, or the likeliest legal action if ``greedy``."""
+    the priors, row b's uniform keyed by (seed, match seed, game, seat, decision index)
+    (``zeroleague.agents.base.DecisionKeys``: the same game whatever the batching), or the likeliest legal action
+    if ``greedy``."""
 
     def __init__(
         self,
@@ -327,14 +329,19 @@ class PolicyAgent(BaseAgent):
     ):
         self.evaluator = Evaluator(model, device)
         self.greedy, self.name = bool(greedy), name
-        self.rng = np.random.default_rng(seed)
+        self.seed = int(seed)
+        self.keys = DecisionKeys(self.seed)
+
+    def reset(self, game_ids: np.ndarray) -> None:
+        self.keys.reset(game_ids)
 
     def act(self, batch: DecisionBatch) -> np.ndarray:
+        keys = self.keys(batch)
         priors, _ = self.evaluator.evaluate(batch.observations, batch.masks)
         if self.greedy:
             return priors.argmax(axis=1).astype(np.int64)
         cdf = np.cumsum(priors.astype(np.float64), axis=1)
-        u = self.rng.random(len(priors)) * cdf[:, -1]
+        u = key_uniform(keys) * cdf[:, -1]
         picks = (cdf <= u[:, None]).sum(axis=1)
         # guard the float edge (u at the very top of the cdf): the last action of nonzero probability
         last_legal = priors.shape[1] - 1 - np.argmax(priors[:, ::-1] > 0, axis=1)

@@ -3,8 +3,10 @@ process (``LocalBackend``) or on a Ray cluster (``zeroleague.leagues.ray_backend
 asked for). Tournaments, leagues, exploitability estimates and AlphaZero's distributed self-play all use it.
 
 A match (spec_a, spec_b, seed) of ``num_games`` games is cut into chunks (``chunk_jobs``): game i belongs to chunk
-``i // chunk_size``; every chunk builds its own agents from seeds derived from (seed, chunk, side), so results do not
-depend on the backend.
+``i // chunk_size``; every chunk builds its own agents seeded ``agent_seed(seed, spec)``, and every agent keys its
+draws by (seed, game, seat, decision index) (``zeroleague.agents.base.DecisionKeys``), so a game is the same
+whatever the backend, the chunk size, the batch size or a resume, and the same as game i of ``zeroleague play``
+with that seed.
 """
 
 from __future__ import annotations
@@ -27,11 +29,17 @@ def derived_seed(*parts: int | str) -> int:
     return int(np.random.SeedSequence(ints).generate_state(1, dtype=np.uint64)[0] >> 2)
 
 
+def agent_seed(seed: int, spec: str) -> int:
+    """The seed of the agent ``spec`` in a match seeded ``seed`` (stable across runs; the two seats of a game
+    still draw differently, since every draw is keyed by the seat too)."""
+    return int(np.random.SeedSequence([seed, zlib.crc32(spec.encode())]).generate_state(1)[0] >> 2)
+
+
 @dataclass(frozen=True)
 class ChunkJob:
     """Games ``indices`` (all in chunk number ``chunk``) of the match (spec_a, spec_b, seed) on env
-    ``env_id``: one unit of work of a backend. Its agents are built for this chunk alone, seeded from (seed,
-    chunk, side)."""
+    ``env_id``: one unit of work of a backend. Its agents are built for this chunk alone, seeded
+    ``agent_seed(seed, spec)``."""
 
     env_id: str
     env_kwargs: dict[str, Any]
@@ -48,8 +56,8 @@ class ChunkJob:
 def play_chunk(job: ChunkJob) -> list[GameRecord]:
     """Play one chunk through the harness (in whatever process runs it) and return its game records."""
     game = make_env_game(job.env_id, job.env_kwargs)
-    a = make_agent(job.spec_a, game, seed=derived_seed(job.seed, job.chunk, 0), device=job.device)
-    b = make_agent(job.spec_b, game, seed=derived_seed(job.seed, job.chunk, 1), device=job.device)
+    a = make_agent(job.spec_a, game, seed=agent_seed(job.seed, job.spec_a), device=job.device)
+    b = make_agent(job.spec_b, game, seed=agent_seed(job.seed, job.spec_b), device=job.device)
     try:
         return play_match(game, a, b, job.num_games, job.seed, indices=job.indices,
                           max_parallel=job.max_parallel).records
@@ -71,8 +79,7 @@ def chunk_jobs(
     max_parallel: int = 256,
 ) -> list[ChunkJob]:
     """The chunks of games ``todo`` (default all) of a match: game i belongs to chunk ``i // chunk_size``, so
-    a chunk's deals, seats and agent seeds are the same however much of the match was already played (the
-    moves of stochastic agents in a chunk played only in part depend on which of its games remain)."""
+    a chunk's deals, seats and agent seeds are the same however much of the match was already played."""
     todo = sorted(set(range(num_games) if todo is None else todo))
     by_chunk: dict[int, list[int]] = {}
     for i in todo:

@@ -8,13 +8,15 @@ sits in seat 0 when ``i`` is even, seat 1 when odd: every deal is played once fr
 seat advantage cancels within each pair (with one fixed set of deals per match, unpaired deals favour
 whichever agent is agent_a in every pairing alike). A game's deal and seats depend only on
 ``(seed, i)``, never on the batch size (``max_parallel``) or on which other games are played with it
-(``indices``, used to resume). Whether the *moves* are independent of batching too is up to the agents (an
-agent drawing from one RNG stream in batch order is reproducible for a fixed ``max_parallel`` only).
+(``indices``, used to resume). The *moves* are too for every registered agent: each draws from keys of (its seed,
+the match seed, the game index, the seat, the seat's decision index), which the harness passes in every batch.
 
 Per step: ``current_player`` of every live game; pending decisions grouped by agent; one ``act`` call per
 agent (self-play — the same agent object as agent_a and agent_b — makes ONE call over the pending decisions of
 both seats, so a search agent's evaluator sees bigger batches) with observations, legal masks, acting seats,
-game ids (the match's game indices) and, if the agent ``needs_states``, ``game.information_state`` of those
+game ids (the match's game indices), the match seed and each row's decision index (how many decisions that seat
+took before in that game: with the game index and seat, the key of the agent's random draws,
+``zeroleague.agents.base.DecisionKeys``) and, if the agent ``needs_states``, ``game.information_state`` of those
 games for their acting seats; every returned action is checked (legal, or ``RESIGN``) before one ``game.step``
 for the whole batch. Observations are computed once per step for all live games, on the first access to any
 batch's ``observations`` (agents that never read them, e.g. random or pure search agents, cost nothing there);
@@ -137,6 +139,8 @@ class _Live:
         self.time = np.zeros((len(self.index), 2))  # [agent_a, agent_b]
         self.resigned = np.full(len(self.index), -1, dtype=np.int64)
         self.slot = np.arange(len(self.index))
+        self.seed = int(seed)
+        self.decisions = np.zeros((len(self.index), 2), dtype=np.int64)  # [slot, seat] decisions taken
 
     def record_actions(self, actions: np.ndarray) -> None:
         if self.steps == len(self.history):
@@ -178,9 +182,11 @@ class _StepObservations:
 class _Batch(DecisionBatch):
     """A ``DecisionBatch`` whose ``observations`` are read from the step's shared lazy observations."""
 
-    def __init__(self, game, source: _StepObservations, rows, masks, players, game_ids, states):
+    def __init__(self, game, source: _StepObservations, rows, masks, players, game_ids, states, match_seed,
+                 decisions):
         self.game, self._source, self._rows = game, source, rows
         self.masks, self.players, self.game_ids, self.states = masks, players, game_ids, states
+        self.match_seed, self.decisions = match_seed, decisions
         self._obs: np.ndarray | None = None
 
     @property
@@ -289,7 +295,9 @@ def _play_wave(game: BatchedGame, agents: tuple[Agent, Agent], wave: _Live):
                 else None
             )
             ids = wave.index[slot[rows]]
-            batch = _Batch(game, source, rows, masks[rows], player[rows], ids, states)
+            decisions = wave.decisions[slot[rows], player[rows]]
+            wave.decisions[slot[rows], player[rows]] += 1
+            batch = _Batch(game, source, rows, masks[rows], player[rows], ids, states, wave.seed, decisions.copy())
             t0 = time.perf_counter()
             chosen = agent.act(batch)
             wave.time[slot[rows], who[rows]] += (time.perf_counter() - t0) / len(rows)

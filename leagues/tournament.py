@@ -22,18 +22,19 @@ A file holds one tournament (its keys at top level) or several (``[[tournament]]
     spec = "gnugo:level=1"
     optional = true                    # skipped with a message if it cannot be built (e.g. GNU Go missing)
 
-Running: every agent is first built once in this process (an optional one that fails is skipped; a
-required one raises) and closed again. Each pairing's games not yet in the store are split into chunks of
-``max_parallel`` games (game i in chunk ``i // max_parallel``: ``zeroleague.leagues.backends.chunk_jobs`` with the
-tournament seed as the match seed, so game i of every pairing has the same deal), and the chunks of all
-pairings go to a backend (``zeroleague.leagues.backends.LocalBackend``: in this process, one after another;
-``zeroleague.leagues.ray_backend.RayBackend``: Ray tasks). A chunk builds its own two agents, seeded from (seed, chunk,
-side) (``zeroleague.leagues.backends.play_chunk``), so the games — moves of stochastic agents included — are the same
-whichever backend plays them and in whatever order chunks finish. This process alone writes the store: each
-game of a returned chunk is committed at once (one transaction), so a killed run resumed with the same file
-plays only the missing games and ends with exactly ``games_per_pairing`` per pairing (at most the chunks in
-flight are replayed). Go SGF files are written here from the returned records. Ratings use the stored games
-of the planned pairings with index < ``games_per_pairing``.
+Running: every agent is first built once in this process (an optional one that fails is skipped; a required one
+raises) and closed again. Each pairing's games not yet in the store are split into chunks of ``max_parallel`` games
+(game i in chunk ``i // max_parallel``: ``zeroleague.leagues.backends.chunk_jobs`` with the tournament seed as the
+match seed, so game i of every pairing has the same deal), and the chunks of all pairings go to a backend
+(``zeroleague.leagues.backends.LocalBackend``: in this process, one after another;
+``zeroleague.leagues.ray_backend.RayBackend``: Ray tasks). A chunk builds its own two agents, seeded
+``agent_seed(seed, spec)`` (``zeroleague.leagues.backends.play_chunk``), and every agent keys its draws by (seed,
+game, seat, decision index), so the games — moves of stochastic agents included — are the same whichever backend
+plays them, in whatever order chunks finish, whatever ``max_parallel``, and after a kill and resume. This process
+alone writes the store: each game of a returned chunk is committed at once (one transaction), so a killed run
+resumed with the same file plays only the missing games and ends with exactly ``games_per_pairing`` per pairing (at
+most the chunks in flight are replayed). Go SGF files are written here from the returned records. Ratings use the
+stored games of the planned pairings with index < ``games_per_pairing``.
 """
 
 from __future__ import annotations
@@ -41,18 +42,15 @@ from __future__ import annotations
 import csv
 import re
 import tomllib
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from zeroleague.agents.registry import make_agent
 from zeroleague.envs.core import BatchedGame
 from zeroleague.envs.registry import make_env_game
-from zeroleague.leagues.backends import Backend, LocalBackend, chunk_jobs
+from zeroleague.leagues.backends import Backend, LocalBackend, agent_seed, chunk_jobs
 from zeroleague.leagues.harness import write_sgf
 from zeroleague.leagues.ratings import Ratings, fit_ratings, outcomes_from_records
 from zeroleague.leagues.store import ResultStore, pairing_key
@@ -145,12 +143,6 @@ def load_config(path: str | Path) -> list[TournamentConfig]:
             raise ValueError(f"{path}: with [[tournament]] tables no other top-level keys are allowed")
         return [_parse_one(t, f"{path} [[tournament]] #{k + 1}") for k, t in enumerate(data["tournament"])]
     return [_parse_one(data, str(path))]
-
-
-def agent_seed(seed: int, spec: str) -> int:
-    """A seed from a seed and an agent's spec, stable across runs (``zeroleague play``'s agents; the agents a
-    tournament builds to check they can be built)."""
-    return int(np.random.SeedSequence([seed, zlib.crc32(spec.encode())]).generate_state(1)[0] >> 2)
 
 
 def pairings(cfg: TournamentConfig, available: list[str]) -> list[tuple[str, str]]:
