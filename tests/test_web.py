@@ -282,6 +282,7 @@ def test_watch_streams_every_move_with_the_search(client):
     az_moves = [x for x in views[1:] if x["ply"] % 2 == 1]  # the view after each of Black's moves
     for x in az_moves:
         sr = x["search"]
+        assert sr["board"] == views[x["ply"] - 1]["board"]  # drawn on the position it searched
         assert sr["kind"] == "alphazero" and sr["seat"] == 0
         assert sum(sr["visits"]) >= 8 and sr["chosen"] == x["last_move"]
         assert sum(sr["prior"]) == pytest.approx(1.0, abs=1e-4)

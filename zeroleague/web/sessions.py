@@ -72,10 +72,13 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-def normalise_explanation(game, exp: dict[str, Any], seat: int) -> dict[str, Any]:
-    """An agent's ``explain`` dict as JSON, with labels for its actions and PV and the seat it was for."""
+def normalise_explanation(game, exp: dict[str, Any], seat: int, board=None) -> dict[str, Any]:
+    """An agent's ``explain`` dict as JSON, with labels for its actions and PV, the seat it was for and (Go) the
+    board it searched."""
     out = _jsonable(dict(exp))
     out["seat"] = seat
+    if board is not None:
+        out["board"] = [int(x) for x in np.asarray(board).reshape(-1).tolist()]  # the position searched
     out["labels"] = [action_label(game, int(a)) for a in out.get("actions", [])]
     if out.get("pv"):
         out["pv_labels"] = [action_label(game, int(a)) for a in out["pv"]]
@@ -113,7 +116,8 @@ class AgentSeat:
                 exp = self.agent.explain(batch)[0]
                 a = chosen_action(exp)
                 if a is not None and (a == RESIGN or (0 <= a < len(legal) and legal[a])):
-                    return a, normalise_explanation(match.game, exp, seat)
+                    board = match.state.board[0] if match.kind == "go" else None
+                    return a, normalise_explanation(match.game, exp, seat, board)
             except Exception as e:  # noqa: BLE001 - a broken explain must not stop the game; play with act
                 error = {"kind": "error", "seat": seat, "error": f"explain failed: {e}"}
                 a = self._act(match, game_id, legal)
@@ -138,11 +142,11 @@ class AgentSeat:
 
 
 def _value_point(exp: dict[str, Any] | None, ply: int) -> dict[str, Any] | None:
-    """A point of the value graph: the search's root value from seat 0's view."""
+    """A point of the value graph: the search's root value from seat 0's view, and the seat that searched."""
     if not exp or exp.get("value") is None:
         return None
-    v = float(exp["value"])
-    return {"ply": ply, "value": v if exp["seat"] == 0 else -v}
+    v = float(exp["value"]) * float(exp.get("value_scale") or 1.0)  # in the game's units (bullheads)
+    return {"ply": ply, "seat": exp["seat"], "value": v if exp["seat"] == 0 else -v}
 
 
 class Session:

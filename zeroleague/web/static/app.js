@@ -36,7 +36,11 @@ async function api(method, url, body) {
   }
   return data;
 }
-function say(msg) { $("message").textContent = msg || ""; }
+let draws = 0, messages = 0;  // counters the browser tests wait on
+function say(msg) {
+  $("message").textContent = msg || "";
+  if (msg) document.body.dataset.messages = String(++messages);
+}
 function bulls(c) {
   if (c === 55) return 7;
   if (c % 11 === 0) return 5;
@@ -83,8 +87,8 @@ function goBoard(view, opts = {}) {
     if (view.area && s === 0 && view.area[p]) {
       svg.appendChild(el("svg:rect", { x: x - 7, y: y - 7, width: 14, height: 14, fill: view.area[p] === 1 ? "#111" : "#fff", opacity: 0.75 }));
     }
-    if (heat && heat[p] > 0) {
-      svg.appendChild(el("svg:circle", { cx: x, cy: y, r: cell * 0.45, fill: opts.heatColour || "#e53935", opacity: 0.15 + 0.8 * heat[p] }));
+    if (heat && heat[p] > 0.02) {
+      svg.appendChild(el("svg:circle", { cx: x, cy: y, r: cell * 0.45, fill: opts.heatColour || "#e53935", opacity: 0.1 + 0.85 * heat[p] }));
     }
     if (s) {
       svg.appendChild(el("svg:circle", { cx: x, cy: y, r: cell * 0.46, fill: s === 1 ? "#111" : "#f8f8f8", stroke: "#000", "stroke-width": 1 }));
@@ -195,8 +199,8 @@ function drawSearch(view) {
     const n = view.size, hv = new Array(n * n).fill(0), hp = new Array(n * n).fill(0), lv = new Array(n * n).fill("");
     const mxv = Math.max(...sr.visits, 1), mxp = Math.max(...sr.prior, 1e-9);
     sr.actions.forEach((a, i) => { if (a < n * n) { hv[a] = sr.visits[i] / mxv; hp[a] = sr.prior[i] / mxp; if (sr.visits[i] / total >= 0.05) lv[a] = Math.round(100 * sr.visits[i] / total); } });
-    const shown = Object.assign({}, view, { last_move: null, area: null });
-    body.appendChild(el("div", { class: "mini" }, [el("div", { class: "small", text: "raw policy prior" }), goBoard(shown, { mini: true, heat: hp, heatColour: "#616161" })]));
+    const shown = Object.assign({}, view, { last_move: null, area: null, board: sr.board || view.board });
+    body.appendChild(el("div", { class: "mini" }, [el("div", { class: "small", text: "raw policy prior" }), goBoard(shown, { mini: true, heat: hp, heatColour: "#1565c0" })]));
     body.appendChild(el("div", { class: "mini", id: "search-heatmap" }, [el("div", { class: "small", text: "search visits (%)" }), goBoard(shown, { mini: true, heat: hv, labels: lv })]));
   }
   const t = el("table", { class: "bars", id: "search-table" });
@@ -223,14 +227,22 @@ function drawValues(view) {
   const X = (ply) => 20 + (W - 30) * ply / maxPly, Y = (v) => H - 10 - (H - 20) * (v - lo) / (hi - lo);
   const svg = el("svg:svg", { viewBox: `0 0 ${W} ${H}` });
   svg.appendChild(el("svg:line", { x1: 20, x2: W - 10, y1: Y(go ? 0.5 : 0), y2: Y(go ? 0.5 : 0), stroke: "#bbb" }));
-  svg.appendChild(el("svg:polyline", { points: pts.map((p, i) => `${X(p.ply)},${Y(ys[i])}`).join(" "), fill: "none", stroke: "#1f6feb", "stroke-width": 2 }));
-  svg.appendChild(el("svg:text", { x: 22, y: 12, "font-size": 10, text: go ? "Black's win rate (search value)" : `${view.names[0]}'s search value` }));
+  const colours = ["#1f6feb", "#d97706"];
+  for (const seat of [0, 1]) {
+    const idx = pts.map((p, i) => i).filter((i) => (pts[i].seat === undefined ? 0 : pts[i].seat) === seat);
+    if (!idx.length) continue;
+    svg.appendChild(el("svg:polyline", { points: idx.map((i) => `${X(pts[i].ply)},${Y(ys[i])}`).join(" "), fill: "none", stroke: colours[seat], "stroke-width": 2, class: `values-seat-${seat}` }));
+    svg.appendChild(el("svg:text", { x: 22, y: 24 + 11 * seat, "font-size": 9, fill: colours[seat], text: `— ${view.names[seat] || view.seat_names[seat]}'s search` }));
+  }
+  svg.appendChild(el("svg:text", { x: 22, y: 12, "font-size": 10, text: go ? "Black's win rate by each search" : `${view.names[0] || "player_0"}'s expected margin by each search` }));
   box.appendChild(svg);
 }
 
 // ------------------------------------------------------------------------------------------------ drawing
+function shortName(spec) { return (spec || "").replace(/[^:,=]*\//g, ""); }  // checkpoint paths by file name
 function draw(view) {
   current = view;
+  view.names = view.names.map(shortName);
   const board = $("board");
   board.innerHTML = "";
   const onAction = (a) => (mode === "play" ? move(a) : null);
@@ -265,6 +277,7 @@ function draw(view) {
     $("btn-resign").disabled = view.over;
     $("btn-hint").disabled = view.over;
   }
+  document.body.dataset.draws = String(++draws);
 }
 
 // ------------------------------------------------------------------------------------------------ play
@@ -286,6 +299,7 @@ function move(a) { return playPost("move", { action: a }); }
 async function watchStart() {
   say("");
   if (source) { source.close(); source = null; }
+  $("watch-pause").textContent = "Pause";
   const body = Object.assign(gameSettings("watch"), { agent_a: $("watch-a").value.trim(), agent_b: $("watch-b").value.trim(), delay: parseFloat($("watch-delay").value) });
   try {
     const v = await api("POST", "/api/watch", body);
