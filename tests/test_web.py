@@ -128,6 +128,23 @@ def test_undo_resign_and_a_new_game(client):
     assert other["session"] != sid and other["size"] == 9 and other["ply"] == 1
 
 
+def test_an_agent_failing_mid_game_is_reported_and_the_game_is_kept(client):
+    v = _new(client, env="go_v0", board_size=5, human_seat=0, agent="random", seed=2)
+    sid = v["session"]
+    agent = _session(client, v).opponent.agent
+
+    def broken(batch):
+        raise RuntimeError("engine crashed")
+
+    agent.act = broken
+    r = client.post(f"/api/play/{sid}/move", json={"action": 12})
+    assert r.status_code == 500 and "engine crashed" in r.json()["detail"] and "random" in r.json()["detail"]
+    assert client.get(f"/api/play/{sid}").json() == v  # the human's move was taken back too
+    del agent.act  # the class's act again
+    after = client.post(f"/api/play/{sid}/move", json={"action": 12}).json()
+    assert after["ply"] == 2 and after["board"][12] == 1
+
+
 # ------------------------------------------------------------------------------------------------- 6 nimmt!
 def _swap_hidden(state, game, seat: int, rng) -> None:
     """Redeal the hand (and pending card) of ``seat``'s opponent from the cards ``seat`` cannot see."""

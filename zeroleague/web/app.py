@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from zeroleague.leagues.store import StoreError
 from zeroleague.web import storeview
 from zeroleague.web.games import IllegalMove
-from zeroleague.web.sessions import PlaySession, ReplaySession, Session, WatchSession
+from zeroleague.web.sessions import AgentError, PlaySession, ReplaySession, Session, WatchSession
 
 STATIC = Path(__file__).parent / "static"
 MAX_SESSIONS = 64
@@ -132,6 +132,10 @@ def create_app(dbs: list[str] | None = None, device: str | None = None) -> FastA
     @app.exception_handler(ValueError)
     async def _bad_value(request: Request, exc: ValueError):
         return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(AgentError)
+    async def _agent_failed(request: Request, exc: AgentError):
+        return JSONResponse({"detail": str(exc)}, status_code=500)
 
     @app.exception_handler(FileNotFoundError)
     async def _missing(request: Request, exc: FileNotFoundError):

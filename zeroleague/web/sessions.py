@@ -25,6 +25,11 @@ from zeroleague.agents.base import RESIGN, DecisionBatch
 from zeroleague.agents.registry import make_agent
 from zeroleague.web.games import Match, action_label, make_game
 
+
+class AgentError(RuntimeError):
+    """An agent failed while choosing a move (the session is left as it was before the request)."""
+
+
 HINT_AGENT = "az_uniform:sims=200"  # searches any game; used for hints when the opponent cannot explain
 
 
@@ -225,8 +230,22 @@ class PlaySession(Session):
             raise_illegal("the game is over")
         if self.match.to_play() != self.human:
             raise_illegal("it is not your turn")
+        kept = len(self.match.actions)
         self.match.play(action)
-        self._agent_moves()
+        try:
+            self._agent_moves()
+        except Exception as e:  # the agent failed: take the human's move back too, report, keep serving
+            self._rewind(kept)
+            raise AgentError(f"agent {self.opponent.spec!r} failed: {type(e).__name__}: {e}") from e
+
+    def _rewind(self, keep: int) -> None:
+        """Back to the game's first ``keep`` actions; the agent forgets the game (a fresh game id)."""
+        self.opponent.reset(self.game_id)
+        self.game_id = self.new_game_id()
+        self.match = self.match.replayed(keep)
+        self.searches = {k: v for k, v in self.searches.items() if k < keep}
+        self.values = [p for p in self.values if p["ply"] < keep]
+        self.hint = None
 
     def pass_move(self) -> None:
         if self.match.kind != "go":
@@ -246,12 +265,7 @@ class PlaySession(Session):
         keep = mine[-1] if mine else len(m.actions)
         if m.resigned is not None and m.resigned == self.human:
             keep = len(m.actions)  # undo a resignation first
-        self.opponent.reset(self.game_id)
-        self.game_id = self.new_game_id()
-        self.match = m.replayed(keep)
-        self.searches = {k: v for k, v in self.searches.items() if k < keep}
-        self.values = [p for p in self.values if p["ply"] < keep]
-        self.hint = None
+        self._rewind(keep)
         self._agent_moves()
 
     def make_hint(self, spec: str | None) -> dict[str, Any]:
