@@ -270,7 +270,7 @@ class SingleAgentView(gymnasium.Env):
     def step(self, action):
         if self._done:
             raise RuntimeError("step() called on a finished or never-started episode; call reset() first")
-        a = as_action(action, self.game.num_actions, f"the learner (seat {self._seat}) in {self.env_id}")
+        a = action if type(action) is int else as_action(action, self.game.num_actions, self._who())
         if not 0 <= a < self.game.num_actions or not self.action_masks()[a]:
             if self.illegal_action == "lose":
                 return self._lose(action)
@@ -295,6 +295,9 @@ class SingleAgentView(gymnasium.Env):
         self._paid += reward
         self._done = terminated or truncated
         return self._obs(), float(reward), terminated, truncated, info
+
+    def _who(self) -> str:
+        return f"the learner (seat {self._seat}) in {self.env_id}"
 
     def _lose(self, action: Any):
         """``illegal_action="lose"``: the episode ends; the learner's return drops to the worst one."""

@@ -6,7 +6,16 @@ Go (moves per second, uniformly random legal moves, the pass included; 2*N*N mov
     all numba threads;
   * PettingZoo ``go_v5`` (AEC, actions sampled from the mask): the baseline of the env rows;
   * our ``go_v0`` AEC env, the same loop.
-6 nimmt! rows come from ``benchmarks/throughput_sixnimmt.py`` (``sixnimmt_rows``) when that module exists.
+6 nimmt! (rounds per second, two players, one round per episode, uniformly random legal actions):
+  * engine rows from ``benchmarks/throughput_sixnimmt.py`` (``sixnimmt_rows``) when that module exists, over its
+    own reference measured in its run;
+  * env rows, measured interleaved in one run with their own plain-Python reference
+    (``tests/sixnimmt_reference.py``): the AEC env (``reset``, ``agent_iter``, ``last``, ``step``, actions drawn
+    from the mask with ``random.Random``), the Parallel env (one ``step`` per trick and per row choice), the
+    single-agent gym view (``gymnasium`` ``reset``/``step``, the learner drawing from ``action_masks()``, a
+    random opponent inside ``step``), and a do-nothing AEC env (PettingZoo's stock ``OrderEnforcingWrapper``,
+    the same 22 turns + 2 final ``step(None)`` of a round, a constant observation) driven by the same loop: the
+    ceiling that PettingZoo's AEC loop itself sets.
 
 Each rate is the median of ``--repeats`` measurements of ``--seconds`` each (Go: measured round-robin, so that
 load from other processes on a shared machine affects every implementation alike). Writes
@@ -166,6 +175,138 @@ def sixnimmt_rows_if_present(seconds: float, repeats: int, batch: int) -> list[d
     return rows
 
 
+def _null_aec_env():
+    """A do-nothing AEC env shaped like a 6 nimmt! round: two agents alternate 22 turns (20 cards + 2 row
+    choices), then both are terminated; constant observation with an all-legal mask of 108 actions."""
+    from gymnasium import spaces
+    from pettingzoo import AECEnv
+    from pettingzoo.utils import wrappers
+
+    class NullEnv(AECEnv):
+        metadata = {"name": "null_v0", "render_modes": []}
+
+        def __init__(self):
+            super().__init__()
+            self.possible_agents = ["player_0", "player_1"]
+            self._obs = {"observation": np.zeros(951, np.float32), "action_mask": np.ones(108, np.int8)}
+            self._space = spaces.Discrete(108)
+
+        def action_space(self, agent):
+            return self._space
+
+        def reset(self, seed=None, options=None):
+            self.agents = self.possible_agents[:]
+            self.rewards = dict.fromkeys(self.agents, 0.0)
+            self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+            self.terminations = dict.fromkeys(self.agents, False)
+            self.truncations = dict.fromkeys(self.agents, False)
+            self.infos = {a: {} for a in self.agents}
+            self.agent_selection, self._turn = "player_0", 0
+
+        def observe(self, agent):
+            return self._obs
+
+        def step(self, action):
+            agent = self.agent_selection
+            if self.terminations[agent]:
+                self._was_dead_step(action)
+                return
+            self._turn += 1
+            self._cumulative_rewards[agent] = 0.0
+            if self._turn == 22:
+                self.terminations = dict.fromkeys(self.agents, True)
+            self.agent_selection = self.possible_agents[self._turn % 2]
+            self._accumulate_rewards()
+
+    return wrappers.OrderEnforcingWrapper(NullEnv())
+
+
+def _aec_round_work(env, seed: int) -> Callable[[], int]:
+    rnd, seeds = random.Random(seed), iter(range(seed << 20, 1 << 62))
+
+    def episode() -> int:
+        env.reset(seed=next(seeds))
+        for _ in env.agent_iter():
+            obs, _, term, trunc, _ = env.last()
+            if term or trunc:
+                env.step(None)
+            else:
+                legal = np.flatnonzero(obs["action_mask"])
+                env.step(int(legal[rnd.randrange(len(legal))]))
+        return 1
+
+    return episode
+
+
+def _parallel_round_work(module, seed: int) -> Callable[[], int]:
+    env = module.parallel_env(illegal_action="raise")
+    rnd, seeds = random.Random(seed), iter(range(seed << 20, 1 << 62))
+
+    def episode() -> int:
+        obs, _ = env.reset(seed=next(seeds))
+        while env.agents:
+            actions = {}
+            for agent in env.acting_agents():
+                legal = np.flatnonzero(obs[agent]["action_mask"])
+                actions[agent] = int(legal[rnd.randrange(len(legal))])
+            obs = env.step(actions)[0]
+        return 1
+
+    return episode
+
+
+def _view_round_work(env_id: str, seed: int) -> Callable[[], int]:
+    from zeroleague.agents.gym_views import SingleAgentView
+
+    view = SingleAgentView(env_id, opponent="random", illegal_action="raise")
+    view.reset(seed=seed)
+    rnd = random.Random(seed)
+
+    def episode() -> int:
+        view.reset()
+        done = False
+        while not done:
+            legal = np.flatnonzero(view.action_masks())
+            _, _, term, trunc, _ = view.step(int(legal[rnd.randrange(len(legal))]))
+            done = term or trunc
+        return 1
+
+    return episode
+
+
+def _reference_round_work(module, seed: int) -> Callable[[], int]:
+    from tests.sixnimmt_reference import play_random_round
+
+    game, rnd = module.game(), random.Random(seed)
+    return lambda: play_random_round(rnd, 2, game.max_card, game.hand_size) and 1
+
+
+SIXNIMMT_REFERENCE = "reference (plain Python), env rows' run"
+
+
+def sixnimmt_env_rows(seconds: float, repeats: int) -> list[dict]:
+    """AEC env, Parallel env, gym view and do-nothing AEC env rows over the plain-Python reference, all
+    measured interleaved in one run (medians of ``repeats``)."""
+    from zeroleague.envs.sixnimmt import sixnimmt_tactical_v0, sixnimmt_v0
+
+    rows = []
+    for variant, module in (("standard", sixnimmt_v0), ("tactical", sixnimmt_tactical_v0)):
+        factories = {
+            "aec env": lambda r, m=module: _aec_round_work(m.env(), r),
+            "parallel env": lambda r, m=module: _parallel_round_work(m, r),
+            "gym view (random opponent)": lambda r, m=module: _view_round_work(m.ENV_ID, r),
+            "do-nothing AEC env, same loop (PettingZoo's ceiling)": lambda r: _aec_round_work(_null_aec_env(), r),
+            SIXNIMMT_REFERENCE: lambda r, m=module: _reference_round_work(m, r),
+        }
+        for make in factories.values():  # compile and warm up outside the timing
+            make(0)()
+        rates = interleaved_medians(factories, seconds, repeats)
+        for impl, rate in rates.items():
+            rows.append({"game": "sixnimmt", "variant": variant, "impl": impl, "rate": rate, "unit": "rounds/s",
+                         "ratio": rate / rates[SIXNIMMT_REFERENCE]})  # fmt: skip
+    return rows
+
+
 def markdown(rows: list[dict], note: str) -> str:
     lines = [
         "# Environment throughput",
@@ -223,13 +364,16 @@ def main() -> None:
     if "go" in games:
         rows += go_rows([int(s) for s in args.sizes.split(",")], args.seconds, args.repeats)
     if "sixnimmt" in games:
-        rows += sixnimmt_rows_if_present(args.seconds, args.repeats, args.sixnimmt_batch)
+        engine = sixnimmt_rows_if_present(args.seconds, args.repeats, args.sixnimmt_batch)
+        rows += [r for r in engine if r["impl"] != "aec env"]  # the env rows are measured below, in one run
+        rows += sixnimmt_env_rows(args.seconds, args.repeats)
     load = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs"
     note = (
         f"1-min load average {load}. Median of {args.repeats} runs of {args.seconds:g} s each. Go ratio: "
         "engine rows over OpenSpiel `go` driven from Python (one thread), env rows over PettingZoo `go_v5`; "
-        "6 nimmt! ratio: over the plain-Python reference. The parallel row can beat the 1-thread row only "
-        "when a second core is idle. Uniformly random legal moves (pass included)."
+        "6 nimmt! ratio: over the plain-Python reference of the same run (engine rows: their run; env rows: "
+        "theirs, interleaved). The parallel row can beat the 1-thread row only when a second core is idle. "
+        "Uniformly random legal moves (pass included)."
     )
     table = markdown(rows, note)
     args.out.mkdir(parents=True, exist_ok=True)

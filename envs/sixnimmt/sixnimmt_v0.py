@@ -91,13 +91,36 @@ def game(**kwargs: Any) -> SixNimmtGame:
 
 
 class _OrderEnforcingWrapper(wrappers.OrderEnforcingWrapper):
-    """PettingZoo's ``OrderEnforcingWrapper`` with ``last`` answered by the wrapped env in one call (the
-    inherited ``last`` reads five attributes one by one through ``__getattr__``)."""
+    """PettingZoo's ``OrderEnforcingWrapper`` with the same checks on a shorter path: ``last`` answered by the
+    wrapped env in one call (the inherited one reads five attributes one by one through ``__getattr__``),
+    ``step`` and ``agent_iter`` reading the raw env's attributes directly."""
 
     def last(self, observe: bool = True) -> tuple:
         if not self._has_reset:
             EnvLogger.error_observe_before_reset()
         return self.env.last(observe)
+
+    def step(self, action: Any) -> None:
+        if self._has_reset and self.env.agents:
+            self._has_updated = True
+            self.env.step(action)
+        else:
+            super().step(action)
+
+    def agent_iter(self, max_iter: int = 2**63):
+        if not self._has_reset:
+            EnvLogger.error_agent_iter_before_reset()
+        return _agent_iter(self, self.env, max_iter)
+
+
+def _agent_iter(wrapper: _OrderEnforcingWrapper, raw: AECEnv, max_iter: int):
+    """``agent_iter`` of the order-enforcing wrapper (same checks as PettingZoo's iterator)."""
+    while max_iter > 0 and raw.agents:
+        if not wrapper._has_updated:
+            raise AssertionError("need to call step() or reset() in a loop over `agent_iter`")
+        wrapper._has_updated = False
+        max_iter -= 1
+        yield raw.agent_selection
 
 
 def env(**kwargs: Any) -> AECEnv:
@@ -154,7 +177,7 @@ class _Common:
         self._seat = {a: k for k, a in enumerate(self.possible_agents)}
         self._seat_arr = [np.full(1, k, dtype=np.int64) for k in range(p)]
         self._action = np.zeros(1, dtype=np.int64)  # step's action buffer for the one-game engine batch
-        self._cfg, self._norm = g._cfg, g._norm
+        self._cfg, self._norm, self._num_actions = g._cfg, g._norm, g.num_actions
         self.state_ = None
 
     @property
@@ -166,7 +189,8 @@ class _Common:
     def state_(self, value: Any) -> None:
         self._state = value
         self._arrays = () if value is None else value.arrays()  # the engine kernels' argument, built once
-        self._obs_cache: dict[str, dict[str, np.ndarray]] = {}
+        if value is not None:  # views read on every step
+            self._ret, self._phase, self._to_act = value.ret[0], value.phase, value.to_act
 
     def observation_space(self, agent: str) -> spaces.Space:
         return self.observation_spaces[agent]
@@ -239,11 +263,8 @@ class raw_env(_Common, AECEnv):
         self.agent_selection = self.agents[int(self.state_.to_act[0])]
 
     def observe(self, agent: str) -> dict[str, np.ndarray]:
-        cached = self._obs_cache.get(agent)
-        if cached is None:
-            obs, mask = self._observe_seat(self._seat[agent])
-            cached = self._obs_cache[agent] = {"observation": obs, "action_mask": mask.view(np.int8)}
-        return {"observation": cached["observation"].copy(), "action_mask": cached["action_mask"].copy()}
+        obs, mask = self._observe_seat(self._seat[agent])
+        return {"observation": obs, "action_mask": mask.view(np.int8)}
 
     def last(self, observe: bool = True) -> tuple:
         agent = self.agent_selection
@@ -260,26 +281,21 @@ class raw_env(_Common, AECEnv):
         if self.terminations[agent] or self.truncations[agent]:
             self._was_dead_step(action)
             return
-        g = self.game
-        a = as_action(action, g.num_actions, agent)
-        if not 0 <= a < g.num_actions:  # (the engine takes -1 as "leave this game untouched")
+        n = self._num_actions
+        a = action if type(action) is int else as_action(action, n, agent)
+        if not 0 <= a < n:  # (the engine takes -1 as "leave this game untouched")
             raise self._illegal(agent, a)
-        ret = self.state_.ret[0]
-        r0, r1 = (float(ret[0]), float(ret[1])) if g.num_players == 2 else (0.0, 0.0)
-        before = None if g.num_players == 2 else ret.copy()
+        ret = self._ret
+        before = ret.tolist()
         self._action[0] = a
         if _step_all(self._arrays, self._cfg, self._action) >= 0:
             raise self._illegal(agent, a)
-        self._obs_cache = {}
         self._cumulative_rewards[agent] = 0.0
-        if before is None:
-            self.rewards = {"player_0": float(ret[0]) - r0, "player_1": float(ret[1]) - r1}
-        else:
-            self.rewards = dict(zip(self.possible_agents, (ret - before).tolist(), strict=True))
-        if self.state_.phase[0] == DONE:
+        self.rewards = dict(zip(self.possible_agents, map(float.__sub__, ret.tolist(), before), strict=True))
+        if self._phase[0] == DONE:
             self.terminations = dict.fromkeys(self.agents, True)
         else:
-            self.agent_selection = self.possible_agents[self.state_.to_act[0]]
+            self.agent_selection = self.possible_agents[self._to_act[0]]
         self._accumulate_rewards()
 
     def _illegal(self, agent: str, a: int) -> IllegalActionError:
