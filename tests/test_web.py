@@ -324,6 +324,20 @@ def test_watch_sixnimmt_mcs_margins_and_speed(client):
         assert sr["chosen"] == sr["actions"][int(np.argmax(sr["margins"]))]
 
 
+def test_watch_reports_an_agent_failure_and_the_server_keeps_serving(client):
+    v = client.post("/api/watch", json={"env": "go_v0", "board_size": 5, "agent_a": "random", "agent_b": "random",
+                                        "seed": 1, "delay": 0}).json()
+    session = _session(client, v)
+
+    def broken(batch):
+        raise RuntimeError("out of cheese")
+
+    session.agents[1].agent.act = broken
+    views = _events(client, v["session"])
+    assert [x["ply"] for x in views] == [0, 1, 1] and "out of cheese" in views[-1]["error"]  # the error, unchanged
+    assert client.get("/api/meta").status_code == 200
+
+
 # -------------------------------------------------------------------------------------------------- replay
 def _snapshot(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}

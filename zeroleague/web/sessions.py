@@ -30,7 +30,7 @@ class AgentError(RuntimeError):
     """An agent failed while choosing a move (the session is left as it was before the request)."""
 
 
-HINT_AGENT = "az_uniform:sims=200"  # searches any game; used for hints when the opponent cannot explain
+HINT_AGENTS = {"go": "az_uniform:sims=200", "sixnimmt": "mcs:rollouts=100"}  # hints when the opponent cannot explain
 
 
 def build_agent(spec: str, game, seed: int, device: str | None = None):
@@ -275,7 +275,7 @@ class PlaySession(Session):
             raise_illegal("a hint is for your turn")
         if spec is None and self.opponent.explains:
             spec = self.opponent.spec
-        spec = spec or HINT_AGENT
+        spec = spec or HINT_AGENTS[m.kind]
         if self._hint_agent is None or self._hint_agent.spec != spec:
             if self._hint_agent is not None:
                 self._hint_agent.close()
