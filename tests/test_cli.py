@@ -128,7 +128,7 @@ def test_gtp_calls_the_server_lazily(monkeypatch):
     calls = []
     monkeypatch.setattr(gtp_server, "serve", lambda spec, **kw: calls.append((spec, kw)))
     assert main(["gtp", "--agent", "random", "--board-size", "9", "--komi", "6.5", "--seed", "3"]) == 0
-    assert calls == [("random", {"board_size": 9, "komi": 6.5, "seed": 3, "device": None})]
+    assert calls == [("random", {"board_size": 9, "komi": 6.5, "seed": 3, "device": None, "rules": "tromp-taylor"})]
 
 
 def test_console_module_entry_point():
