@@ -241,3 +241,38 @@ def test_bad_warm_start_and_agent_settings_are_refused(tmp_path):
     assert torch.get_num_threads() == threads  # a refused spec leaves the process's setting alone
     with pytest.raises(ValueError, match="backend"):
         TrainConfig(backend="slurm")
+
+
+@pytest.mark.slow
+def test_gumbel_playout_cap_training_starts_from_a_checkpoint_and_resumes(tmp_path):
+    """Gumbel self-play with playout-cap randomization: the shards mark full searches (policy_weight 1) and
+    fast ones (0), the run starts from ``init_checkpoint``'s weights and network shape (not blocks/channels) and
+    resumes; settings that cannot work together are refused."""
+    kw = {"board_size": 5, "komi": 0.5, "max_moves": 16}
+    game = envs.make_game("go_v0", **kw)
+    start = TrainConfig(env_kwargs=kw, run_dir=str(tmp_path / "start"), iterations=1, games_per_iteration=2,
+                        parallel_games=2, sims=2, blocks=1, channels=12, batch_size=8, train_steps=1,
+                        resign_threshold=None, device="cpu")
+    train(start, progress=False)
+    init = tmp_path / "start" / "checkpoint.pt"
+    cfg = TrainConfig(env_kwargs=kw, run_dir=str(tmp_path / "run"), iterations=1, games_per_iteration=6,
+                      parallel_games=6, sims=8, search="gumbel", gumbel_considered=4, full_search_prob=0.5,
+                      fast_sims=2, init_checkpoint=str(init), blocks=3, channels=4, batch_size=16, train_steps=0,
+                      resign_threshold=None, device="cpu")
+    train(cfg, progress=False)
+    ckpt = load_checkpoint(tmp_path / "run" / "checkpoint.pt", "go_v0")
+    assert (ckpt.net_config.blocks, ckpt.net_config.channels) == (1, 12)  # the init checkpoint's shape
+    before = load_checkpoint(init, "go_v0").state_dict
+    assert all(torch.equal(before[k], v) for k, v in ckpt.state_dict.items())  # 0 train steps: same weights
+    shard = np.load(tmp_path / "run" / "replay" / "shard_000000.npz")
+    assert set(np.unique(shard["policy_weight"])) == {0.0, 1.0}
+    np.testing.assert_allclose(shard["policy"].sum(axis=1), 1.0, rtol=1e-5)
+    assert train(replace(cfg, iterations=2), progress=False)["iterations"] == 2
+    assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 2
+    assert make_agent(f"az:{tmp_path / 'run' / 'checkpoint.pt'},sims=4", game).config.num_simulations == 4
+    with pytest.raises(ValueError, match="chunked self-play"):
+        TrainConfig(search="gumbel", selfplay_chunk=4)
+    with pytest.raises(ValueError, match="full_search_prob"):
+        TrainConfig(full_search_prob=1.5)
+    with pytest.raises(ValueError, match="pick one"):
+        TrainConfig(init_checkpoint=str(init), warm_start=str(tmp_path))

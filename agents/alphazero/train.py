@@ -255,6 +255,8 @@ def _sgd(model, opt, buffers, steps: int, batch_size: int, rng: np.random.Genera
         p_losses.append(float(p_total.detach()) / len(buffers))
         v_losses.append(float(v_total.detach()) / len(buffers))
     model.eval()
+    if not p_losses:
+        return float("nan"), float("nan")
     return float(np.mean(p_losses)), float(np.mean(v_losses))
 
 
