@@ -200,6 +200,23 @@ def test_sixnimmt_round_shows_only_what_the_seat_may_see(client, env, human):
     assert v["result"]["penalties"] == v["penalties"] == [sum(t["bullheads"][p] for t in v["tricks"]) for p in (0, 1)]
 
 
+def test_sixnimmt_undo_takes_the_whole_trick_back(client):
+    v0 = _new(client, env="sixnimmt_v0", human_seat=1, agent="closest_gap", seed=8)
+    sid = v0["session"]
+    assert v0["ply"] == 1  # the agent (seat 0) has selected; its card is pending
+    v1 = client.post(f"/api/play/{sid}/move", json={"action": v0["legal"][-1]}).json()  # it fits a row here
+    assert len(v1["tricks"]) == 1 and v1["hand"] == v0["hand"][:-1]
+    actions_before = list(_session(client, v1).match.actions)
+    agent, calls = _session(client, v1).opponent.agent, []
+    act = agent.act
+    agent.act = lambda batch: calls.append(len(batch)) or act(batch)
+    v2 = client.post(f"/api/play/{sid}/undo").json()
+    assert calls == [1]  # asked to select again: its earlier card was seen
+    assert v2 == {**v0, "session": sid}  # the agent selected again (deterministic: the same card)
+    assert _session(client, v2).match.actions == actions_before[:1]
+    assert _session(client, v2).match.seats == [0]
+
+
 def test_sixnimmt_agent_search_is_not_shown_to_the_human_but_a_hint_is(client):
     v = _new(client, env="sixnimmt_tactical_v0", human_seat=1, agent="mcs:rollouts=4", seed=5, explain=True)
     assert v["agent_explains"] and v["search"] is None  # the agent's search would reveal its hand

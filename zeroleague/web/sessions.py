@@ -257,7 +257,9 @@ class PlaySession(Session):
         self.match.resign(self.human)
 
     def undo(self) -> None:
-        """Take back the human's last move (and the agent's replies to it)."""
+        """Take back the human's last move (and the agent's replies to it). 6 nimmt!: a card selection is taken
+        back to the start of its trick, the agent's selection of that trick included (the agent selects again),
+        so an undo never leaves the human choosing beside a card they have seen revealed."""
         m = self.match
         mine = [i for i, s in enumerate(m.seats) if s == self.human]
         if not mine and m.resigned is None:
@@ -265,6 +267,10 @@ class PlaySession(Session):
         keep = mine[-1] if mine else len(m.actions)
         if m.resigned is not None and m.resigned == self.human:
             keep = len(m.actions)  # undo a resignation first
+        elif m.kind == "sixnimmt" and keep > 0 and keep < len(m.actions):
+            sel = m.game.max_card  # actions below it are card selections
+            if m.actions[keep] < sel and m.seats[keep - 1] != self.human and m.actions[keep - 1] < sel:
+                keep -= 1  # the agent's selection of the same trick (it selected first)
         self._rewind(keep)
         self._agent_moves()
 
