@@ -18,6 +18,8 @@ Sections (each timed; every table names n, the repeats or games behind it):
 4. A training burst (``zeroleague.agents.alphazero.train.train``, a fresh 6x64 ResNet like the shipped net's,
    capped 9x9 games): collect -> train iterations timed on the device and on the CPU: self-play positions/s and
    SGD samples/s per iteration.
+4b. One game's search (B = 1) with the shipped Go net, with and without leaf batching (``leaves_per_wave``):
+   simulations/s on the device and on the CPU.
 5. Search agreement: the shipped Go net's ``az`` agent on the device and on the CPU searching the same seeded
    positions: the share of identical moves, with the device's default float32 settings (TF32 convolutions) and
    with TF32 off.
@@ -76,6 +78,9 @@ class CheckConfig:
     burst_channels: int = 64
     agree_positions: int = 64
     agree_sims: int = 64
+    single_sims: int = 200  # one-game search (B = 1) with the shipped Go net
+    single_leaves: tuple[int, ...] = (1, 8, 32)
+    single_repeats: int = 3
     tournament_games: int = 32
     tournament_sims: int = 32
     tournament_max_moves: int | None = None  # Go turn cap in the tournament (None: the engine's 2*N*N)
@@ -88,7 +93,7 @@ class CheckConfig:
                        burst_iterations=1,
                        burst_games=4, burst_sims=2, burst_max_moves=4, burst_train_steps=2, burst_batch=16,
                        burst_blocks=1, burst_channels=8, agree_positions=4, agree_sims=4, tournament_games=2,
-                       tournament_sims=2, tournament_max_moves=8)
+                       single_sims=8, single_leaves=(1, 4), single_repeats=1, tournament_sims=2, tournament_max_moves=8)
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -323,6 +328,32 @@ def training_burst(cfg: CheckConfig, devices: list[str], work: Path) -> list[dic
 # --------------------------------------------------------------------------------------------- 5. agreement
 
 
+def single_game(cfg: CheckConfig, devices: list[str]) -> list[dict[str, Any]]:
+    """Simulations/s of one game's search (B = 1, the shipped Go net, a seeded mid-game position) with L leaves
+    per wave (L > 1: leaf batching under virtual loss, ``MCTSConfig.leaves_per_wave``): median of repeats."""
+    from zeroleague.agents.alphazero import MCTSConfig
+    from zeroleague.agents.alphazero.checkpoint import load_checkpoint
+    from zeroleague.agents.alphazero.search import make_search
+    from zeroleague.agents.evaluator import Evaluator
+    from zeroleague.envs.registry import make_game
+
+    ckpt = load_checkpoint(GO_NET)
+    game = make_game("go_v0", **ckpt.env_kwargs)
+    state = random_positions(game, 1, 30, cfg.seed + 3)[0]
+    rows = []
+    for device in devices:
+        ev = Evaluator(ckpt.model(), device)
+        for leaves in cfg.single_leaves:
+            search = make_search(game, ev.evaluate, MCTSConfig(num_simulations=cfg.single_sims,
+                                                               leaves_per_wave=leaves))
+            times = _repeat(lambda search=search: search.search(state), 0.0, cfg.single_repeats,
+                            cfg.single_repeats)
+            rows.append({"device": device, "leaves": leaves, "sims": cfg.single_sims, "n": len(times),
+                         "sims_s": float(np.median(cfg.single_sims / np.asarray(times))),
+                         "ms_per_search": float(np.median(times) * 1e3)})
+    return rows
+
+
 def search_agreement(cfg: CheckConfig, device: str) -> list[dict[str, Any]]:
     """Moves of the ``az`` agent (shipped Go net) on ``device`` vs the CPU on the same seeded positions."""
     import torch
@@ -458,6 +489,14 @@ def render(report: dict[str, Any]) -> str:
                    "iteration s", "policy loss", "value loss"],
                   [[r["device"], r["iteration"], r["samples"], r["selfplay_s"], r["positions_s"], r["train_s"],
                     r["sgd_samples_s"], r["iteration_s"], r["policy_loss"], r["value_loss"]] for r in b]), ""]
+    one = report.get("single", [])
+    if one:
+        md += ["## 4b. One game's search (B = 1), shipped Go net", "",
+               f"A seeded mid-game position (30 random moves), {cfg['single_sims']} simulations per search, L leaves "
+               "per wave (L = 1: one network call per simulation; L > 1: leaf batching under virtual loss); median "
+               "of n searches after a warm-up.", "",
+               _table(["device", "L", "n", "sims/s", "ms per search"],
+                      [[r["device"], r["leaves"], r["n"], r["sims_s"], r["ms_per_search"]] for r in one]), ""]
     a = report.get("agreement", [])
     if a:
         md += ["## 5. Search agreement with the CPU (shipped Go net)", "",
@@ -517,6 +556,7 @@ def run_check(cfg: CheckConfig, out: Path, quick: bool = False) -> dict[str, Any
         section("forward", lambda: forward_throughput(cfg, devices))
         section("selfplay", lambda: selfplay_throughput(cfg, devices))
         section("burst", lambda: training_burst(cfg, devices, work))
+        section("single", lambda: single_game(cfg, devices))
         section("agreement", lambda: search_agreement(cfg, device))
         section("tournaments", lambda: tournaments(cfg, device, work))
     return report

@@ -28,7 +28,8 @@ def test_quick_cpu_run_writes_every_table(tmp_path):
     md = (tmp_path / "gpu_check.md").read_text()
     report = json.loads((tmp_path / "gpu_check.json").read_text())
     assert md.startswith("# GPU check: CPU")
-    for heading in ("Evaluator forward throughput", "AlphaZero self-play", "Training burst", "Tournaments"):
+    for heading in ("Evaluator forward throughput", "AlphaZero self-play", "Training burst", "One game's search",
+                    "Tournaments"):
         assert heading in md
     cfg = gc.CheckConfig().quick()
     fwd = report["forward"]
@@ -43,6 +44,8 @@ def test_quick_cpu_run_writes_every_table(tmp_path):
     assert burst["samples"] == cfg.burst_games * cfg.burst_max_moves and burst["positions_s"] > 0
     games = {t["name"]: t["games_played"] for t in report["tournaments"]}
     assert games == {"gpu_check_go9": 3 * cfg.tournament_games, "gpu_check_sixnimmt": 3 * cfg.tournament_games}
+    assert [(r["device"], r["leaves"]) for r in report["single"]] == [("cpu", k) for k in cfg.single_leaves]
+    assert all(r["sims_s"] > 0 and r["sims"] == cfg.single_sims for r in report["single"])
     assert report["agreement"] == []  # the agreement section compares a CUDA device with the CPU
 
 
