@@ -3,6 +3,7 @@
 zeroleague tournament CONFIG.toml [--device D] [--db PATH] [--out DIR] [--games N] [--no-progress]
                       [--backend local|ray] [--address A] [--num-cpus N]
 zeroleague play ENV AGENT_A AGENT_B [--games N] [--seed S] [--max-parallel M] [--device D] [--env-kwarg K=V]
+                [--quiet]
 zeroleague envs                    # registered env ids
 zeroleague agents                  # registered agent names
 zeroleague gtp --agent SPEC [--board-size N] [--komi K] [--seed S] [--device D] [--rules R]
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 
 from zeroleague.agents.registry import convert_value
 from zeroleague.league_cli import add_league_parser
-from zeroleague.train_cli import add_train_parser
+from zeroleague.train_cli import add_train_parser, env_kwargs_from, json_object
 
 
 def _kwarg(text: str) -> tuple[str, object]:
@@ -62,14 +63,22 @@ def _cmd_play(args: argparse.Namespace) -> int:
     from zeroleague.leagues.harness import play_match
     from zeroleague.leagues.tournament import agent_seed, make_env_game
 
-    game = make_env_game(args.env, dict(args.env_kwarg))
+    game = make_env_game(args.env, env_kwargs_from(args))
     a = make_agent(args.agent_a, game, seed=agent_seed(args.seed, args.agent_a), device=args.device)
     b = make_agent(args.agent_b, game, seed=agent_seed(args.seed, args.agent_b), device=args.device)
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=args.games, desc=f"{args.agent_a} vs {args.agent_b}", unit="game", dynamic_ncols=True)
     try:
         result = play_match(
-            game, a, b, args.games, args.seed, max_parallel=args.max_parallel, sgf_dir=args.sgf_dir
-        )
+            game, a, b, args.games, args.seed, max_parallel=args.max_parallel, sgf_dir=args.sgf_dir,
+            on_game=None if bar is None else (lambda record: bar.update(1)),
+        )  # fmt: skip
     finally:
+        if bar is not None:
+            bar.close()
         a.close()
         b.close()
     print(result.summary())
@@ -137,7 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--max-parallel", type=int, default=256)
     m.add_argument("--device", default=None)
-    m.add_argument("--env-kwarg", type=_kwarg, action="append", default=[], metavar="KEY=VALUE")
+    m.add_argument("--env-kwarg", type=_kwarg, action="append", default=[], metavar="KEY=VALUE",
+                   help="engine keyword argument (repeatable), e.g. board_size=9")  # fmt: skip
+    m.add_argument("--env-kwargs", type=json_object, default=None, metavar="JSON",
+                   help="alias: env keyword arguments as one JSON object")  # fmt: skip
+    m.add_argument("--quiet", action="store_true", help="no progress bar")
     m.add_argument("--sgf-dir", default=None, help="Go: write every game as SGF here")
     m.set_defaults(func=_cmd_play)
 

@@ -2,7 +2,7 @@
 exploitability, then play a final tournament; writes a report with a table and plots.
 
     zeroleague league benchmarks/league_sixnimmt.toml [--iterations N] [--out DIR] [--backend ray]
-                      [--address ADDR] [--skip-tournament]
+                      [--address ADDR] [--skip-tournament] [--quiet]
 
 The file (see ``benchmarks/league_sixnimmt.toml``) has the tables
 
@@ -195,14 +195,17 @@ def run_league_file(
 
 
 def _cmd_league(args: argparse.Namespace) -> int:
-    summary = run_league_file(
-        args.config,
-        iterations=args.iterations,
-        out=args.out,
-        backend=args.backend,
-        address=args.address,
-        tournament=not args.skip_tournament,
-    )
+    from zeroleague.train_cli import progress
+
+    with progress(None, "league: best-response training", args.quiet):
+        summary = run_league_file(
+            args.config,
+            iterations=args.iterations,
+            out=args.out,
+            backend=args.backend,
+            address=args.address,
+            tournament=not args.skip_tournament,
+        )
     print(json.dumps(summary, sort_keys=True, default=str))
     return 0
 
@@ -218,4 +221,5 @@ def add_league_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("local", "ray"), default=None, help="where match batches are played")
     p.add_argument("--address", default=None, help="Ray cluster address (with --backend ray)")
     p.add_argument("--skip-tournament", action="store_true", help="stop after the league and distillation")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (best-response training steps)")
     p.set_defaults(func=_cmd_league)

@@ -3,6 +3,8 @@ neutral module that imports nothing of the project, so learning code of any fold
 
 ``RunLogger``: ``config.json`` (config + git commit), ``metrics.jsonl``, TensorBoard under ``tb/``.
 ``ComputeMeter``: env steps, forward/backward samples, wall-clock seconds and the device of a run.
+``on_log(fn)``: a context manager under which every ``RunLogger.log(step, metrics)`` also calls
+``fn(step, metrics)`` (the CLI's progress bars follow training runs this way).
 """
 
 from __future__ import annotations
@@ -10,9 +12,23 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+_LOG_HOOKS: list[Callable[[int, dict[str, Any]], None]] = []
+
+
+@contextmanager
+def on_log(fn: Callable[[int, dict[str, Any]], None]) -> Iterator[None]:
+    """Within the block, every ``RunLogger.log(step, metrics)`` of this process also calls ``fn``."""
+    _LOG_HOOKS.append(fn)
+    try:
+        yield
+    finally:
+        _LOG_HOOKS.remove(fn)
 
 
 @dataclass
@@ -71,6 +87,8 @@ class RunLogger:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 self._tb.add_scalar(k, v, int(step))
         self._tb.flush()
+        for hook in list(_LOG_HOOKS):
+            hook(int(step), metrics)
 
     def close(self) -> None:
         self._jsonl.close()
