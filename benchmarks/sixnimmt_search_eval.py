@@ -119,6 +119,32 @@ HEADER = ("| setting | opponent | deals | W / D / L | margin (95% CI over deals)
           "|---|---|---:|:---:|:---:|---:|---:|")
 
 
+PHASES = ("sweep", "final", "ablation", "scaling")
+TITLES = {
+    "sweep": "## 1. Sweep (seed 101): candidate settings vs mcs:rollouts=100",
+    "final": "## 2. Held-out strength of the chosen setting (seeds 202-204)",
+    "ablation": "## 3. Ablation (seed 101, the sweep's deals): each lever of the chosen setting back to its default",
+    "scaling": "## 4. Test-time scaling (seed 303): the chosen setting at other simulation counts vs mcs:rollouts=100",
+}
+
+
+def render(jsonl: Path, note: str = "") -> str:
+    """The markdown tables of every phase in ``jsonl`` (for a phase run more than once: its latest run)."""
+    rows = [json.loads(line) for line in jsonl.read_text().splitlines() if line.strip()]
+    md = ["# AlphaZero's 6 nimmt! search vs flat Monte Carlo (`benchmarks/sixnimmt_search_eval.py`)\n",
+          f"Checkpoint `{CKPT}`; every `az` spec spells out {BASE} except where a row changes them. Duplicate "
+          "deals (each played twice, seats swapped); margin = bullheads per game, positive = the first agent "
+          "better; 95% CI over deals; ms/move = seconds inside `act` per own move, amortised over up to 256 games "
+          "a process plays at once, one torch thread per process.\n"]
+    for phase in PHASES:
+        mine = [r for r in rows if r["phase"] == phase]
+        runs = sorted({r.get("run", 0) for r in mine})
+        mine = [r for r in mine if r.get("run", 0) == runs[-1]] if runs else []
+        if mine:
+            md += [TITLES[phase] + "\n", HEADER, *[_row(r) for r in mine], ""]
+    return "\n".join(md) + ("\n" + note if note else "")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=16)
@@ -126,69 +152,62 @@ def main(argv=None) -> int:
     ap.add_argument("--sweep-deals", type=int, default=200)
     ap.add_argument("--final-deals", type=int, default=2000)
     ap.add_argument("--scaling-deals", type=int, default=200)
+    ap.add_argument("--scaling-sims", default=",".join(map(str, SCALING_SIMS)))
     ap.add_argument("--chunk-deals", type=int, default=50)
     ap.add_argument("--budget-ms", type=float, default=50.0)
-    ap.add_argument("--skip-sweep", default=None, help="JSON settings: skip the sweep, use these")
+    ap.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset of " + ",".join(PHASES))
+    ap.add_argument("--settings", default=None, help="JSON settings to use without a sweep")
+    ap.add_argument("--note", default="", help="text appended to the markdown")
     args = ap.parse_args(argv)
+    phases = args.phases.split(",")
+    if "sweep" not in phases and args.settings is None:
+        ap.error("without the sweep phase, --settings names the setting to evaluate")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    log = open(out / "sixnimmt_search_eval.jsonl", "a")
+    jsonl = out / "sixnimmt_search_eval.jsonl"
+    log = open(jsonl, "a")
+    run = int(time.time())
     t0 = time.perf_counter()
 
     def record(rows, phase):
         for r in rows:
-            log.write(json.dumps({"phase": phase, **r}) + "\n")
+            log.write(json.dumps({"phase": phase, "run": run, **r}) + "\n")
             print(phase, _row(r), f"[{time.perf_counter() - t0:.0f} s]", flush=True)
         log.flush()
 
-    md = ["# AlphaZero's 6 nimmt! search vs flat Monte Carlo (`benchmarks/sixnimmt_search_eval.py`)\n",
-          f"Checkpoint `{CKPT}`; every `az` spec spells out {BASE} except where a row changes them. Duplicate "
-          "deals; margin = bullheads per game, positive = the first agent better; 95% CI over deals; ms/move "
-          f"amortised over up to 256 games per process, one torch thread, {args.jobs} processes at once.\n"]
+    sweep: list[dict] = []
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-        if args.skip_sweep:
-            best = json.loads(args.skip_sweep)
-            sweep = []
-        else:
+        if "sweep" in phases:
             sweep = run_matches(pool, [(json.dumps(s), az_spec(s), "mcs:rollouts=100", 101, args.sweep_deals)
                                        for s in SWEEP], args.chunk_deals)
             record(sweep, "sweep")
             ok = [r for r in sweep if r["ms_per_move_agent"] <= args.budget_ms] or sweep
             best = json.loads(max(ok, key=lambda r: r["margin"])["label"])
-            md += ["## 1. Sweep (seed 101)\n", HEADER, *[_row(r) for r in sweep], ""]
+        else:
+            best = json.loads(args.settings)
         spec = az_spec(best)
-        final = run_matches(pool, [("chosen " + json.dumps(best), spec, "mcs:rollouts=100", 202, args.final_deals),
-                                   ("chosen " + json.dumps(best), spec, "mcs:rollouts=400", 203, args.final_deals),
-                                   ("mcs:rollouts=100", "mcs:rollouts=100", "closest_gap", 204, args.final_deals)],
-                            args.chunk_deals)
-        record(final, "final")
-        md += [f"## 2. Held-out strength of the chosen setting {best} (seeds 202-204)\n", HEADER,
-               *[_row(r) for r in final], ""]
-        ablate = []
-        for k, v in best.items():
-            if BASE.get(k) != v:
-                off = {kk: vv for kk, vv in best.items() if kk != k}
-                label = f"{json.dumps(off)} ({k} back to {BASE[k]})"
-                hit = [r for r in sweep if json.loads(r["label"]) == off]
-                if hit:
-                    ablate.append({**hit[0], "label": label})
-                else:
-                    ablate += run_matches(pool, [(label, az_spec(off), "mcs:rollouts=100", 101, args.sweep_deals)],
-                                          args.chunk_deals)
-        chosen_a = [r for r in sweep if json.loads(r["label"]) == best]
-        record(ablate, "ablation")
-        md += ["## 3. Ablation (seed 101, the sweep's deals): each lever of the chosen setting back to its default\n",
-               HEADER, *[_row({**r, "label": "chosen " + r["label"]}) for r in chosen_a], *[_row(r) for r in ablate],
-               ""]
-        scaling = run_matches(pool, [(f"sims={n}", az_spec({**best, "sims": n}), "mcs:rollouts=100", 303,
-                                      args.scaling_deals) for n in SCALING_SIMS], args.chunk_deals)
-        record(scaling, "scaling")
-        md += ["## 4. Test-time scaling (seed 303): the chosen setting at other simulation counts vs "
-               "mcs:rollouts=100\n",
-               HEADER, *[_row(r) for r in scaling], ""]
-    md.append(f"Wall {time.perf_counter() - t0:.0f} s.\n\n    python benchmarks/sixnimmt_search_eval.py "
-              + " ".join(argv or sys.argv[1:]) + "\n")
-    (out / "sixnimmt_search_eval.md").write_text("\n".join(md))
+        if "final" in phases:
+            record(run_matches(pool, [("chosen " + json.dumps(best), spec, "mcs:rollouts=100", 202, args.final_deals),
+                                      ("chosen " + json.dumps(best), spec, "mcs:rollouts=400", 203, args.final_deals),
+                                      ("mcs:rollouts=100", "mcs:rollouts=100", "closest_gap", 204,
+                                       args.final_deals)], args.chunk_deals), "final")
+        if "ablation" in phases:
+            ablate = [{**r, "label": "chosen " + r["label"]} for r in sweep if json.loads(r["label"]) == best]
+            for k, v in best.items():
+                if BASE.get(k) != v:
+                    off = {kk: vv for kk, vv in best.items() if kk != k}
+                    label = f"{json.dumps(off)} ({k} back to {BASE[k]})"
+                    hit = [r for r in sweep if json.loads(r["label"]) == off]
+                    ablate += [{**hit[0], "label": label}] if hit else run_matches(
+                        pool, [(label, az_spec(off), "mcs:rollouts=100", 101, args.sweep_deals)], args.chunk_deals)
+            record(ablate, "ablation")
+        if "scaling" in phases:
+            sims = [int(n) for n in args.scaling_sims.split(",")]
+            record(run_matches(pool, [(f"sims={n}", az_spec({**best, "sims": n}), "mcs:rollouts=100", 303,
+                                       args.scaling_deals) for n in sims], args.chunk_deals), "scaling")
+    cmd = "python benchmarks/sixnimmt_search_eval.py " + " ".join(argv or sys.argv[1:])
+    note = f"{args.note}\nLast run: wall {time.perf_counter() - t0:.0f} s, {args.jobs} processes.\n\n    {cmd}\n"
+    (out / "sixnimmt_search_eval.md").write_text(render(jsonl, note))
     return 0
 
 

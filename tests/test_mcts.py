@@ -429,6 +429,39 @@ def test_hidden_information_games_are_refused_clearly():
         make_search(HighCardGame(), uniform_evaluate)
 
 
+def test_checkpoint_search_settings_are_applied_and_overridable(tmp_path):
+    pytest.importorskip("zeroleague.agents.evaluator")
+    from zeroleague.agents.alphazero.checkpoint import store_search_settings
+
+    game = go_engine.GoGame(board_size=9, komi=7.5)
+    path = tmp_path / "go9.pt"
+    save_checkpoint(path, build_network(GO_NET), GO_NET, "go_v0", game_kwargs(game), step=3)
+    plain = make_agent(f"az:{path}", game).config  # no stored settings: today's defaults
+    assert (plain.num_simulations, plain.c_puct, plain.joint_selection, plain.rollouts) == (200, 1.25, "rm", 0)
+    store_search_settings(path, {"sims": 24, "c_puct": 2.5, "leaves_per_wave": 4})
+    assert load_checkpoint(path).step == 3 and load_checkpoint(path).search == {"sims": 24, "c_puct": 2.5,
+                                                                                "leaves_per_wave": 4}
+    stored = make_agent(f"az:{path}", game).config
+    assert (stored.num_simulations, stored.c_puct, stored.leaves_per_wave, stored.fpu) == (24, 2.5, 4, 0.0)
+    over = make_agent(f"az:{path},sims=8,fpu=0.1", game).config
+    assert (over.num_simulations, over.c_puct, over.leaves_per_wave, over.fpu) == (8, 2.5, 4, 0.1)
+    store_search_settings(path, {"simulations": 24})
+    with pytest.raises(ValueError, match="unknown stored search settings"):
+        make_agent(f"az:{path}", game)
+
+
+def test_shipped_sixnimmt_checkpoint_plays_its_stored_settings():
+    from pathlib import Path
+
+    from zeroleague.envs.sixnimmt.engine import SixNimmtGame
+
+    path = Path(__file__).resolve().parents[1] / "checkpoints/sixnimmt/alphazero.pt"
+    cfg = make_agent(f"az:{path}", SixNimmtGame()).config
+    stored = load_checkpoint(path).search
+    assert stored and cfg.num_simulations == stored["sims"] and cfg.joint_selection == stored["joint_selection"]
+    assert cfg.rollouts == stored["rollouts"] and cfg.c_puct == stored["c_puct"] and cfg.value_scale == 10.0
+
+
 def test_az_factory_checks_the_checkpoint_game(tmp_path):
     pytest.importorskip("zeroleague.agents.evaluator")
     game = go_engine.GoGame(board_size=9, komi=7.5)

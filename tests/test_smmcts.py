@@ -230,3 +230,30 @@ def test_value_scale_divides_the_tree_values():
     for bad in (0.0, -1.0, float("inf"), float("nan")):
         with pytest.raises(ValueError, match="value_scale"):
             MCTSConfig(value_scale=bad)
+
+
+@pytest.mark.parametrize("mix", [0.0, 0.5, 1.0])
+def test_rollout_leaf_evaluation_mixes_by_lambda(mix):
+    # Tactical deck (hands known), last trick, both cards forced: seat 0's 15 is the 6th card of row [10..14]
+    # (11 bullheads), seat 1's 20 lands safely. The root (value 0 from the uniform evaluator) is evaluated as
+    # (1 - mix) * 0 + mix * z with z = -11 bullheads = -1.1 units from exact (forced) playouts; its n children
+    # are terminal at -1.1, so the root value is -1.1 * (mix + n) / (n + 1).
+    game = SixNimmtGame(max_card=24, env_id="sixnimmt_tactical_v0")
+    st = game.deal_state([[15], [20]], [1, 2, 3, [10, 11, 12, 13, 14]])
+    cfg = MCTSConfig(num_simulations=9, joint_selection="puct", rollouts=3, rollout_mix=mix, value_scale=10.0)
+    res = make_search(game, uniform_evaluate, cfg).search(game.information_state(st, 0), np.random.default_rng(0),
+                                                         players=np.array([0]))
+    n = res.visits[0].sum()
+    assert n == 9 and res.root_value[0] == pytest.approx(-1.1 * (mix + n) / (n + 1), abs=1e-5)
+    check_tree(res.tree, 0)
+
+
+def test_rollout_settings_are_checked():
+    with pytest.raises(ValueError, match="rollouts"):
+        MCTSConfig(rollouts=-1)
+    with pytest.raises(ValueError, match="rollout_mix"):
+        MCTSConfig(rollout_mix=1.5)
+    from tests.toygames import NimGame
+
+    with pytest.raises(ValueError, match="random playouts"):
+        make_search(NimGame(), uniform_evaluate, MCTSConfig(rollouts=2))
