@@ -291,6 +291,11 @@ def _sse(view: dict) -> str:
 def serve(host: str = "127.0.0.1", port: int = 8000, dbs: list[str] | None = None, device: str | None = None,
           log_level: str = "info") -> None:
     """Run the app with uvicorn until interrupted (``zeroleague serve``)."""
+    import sys
+
     import uvicorn
 
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"zeroleague serve: listening on {host}: anyone who can reach it can start agents on this machine",
+              file=sys.stderr)
     uvicorn.run(create_app(dbs=dbs, device=device), host=host, port=port, log_level=log_level)

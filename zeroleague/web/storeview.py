@@ -99,7 +99,10 @@ def load_game(path: str | Path, tournament: str, pairing: str, index: int) -> tu
     game = make_game(env, cfg["env_kwargs"])
     names = (agent_a, agent_b) if seat_a == 0 else (agent_b, agent_a)
     match = Match(game, int(seed), names)
-    for a in json.loads(actions):
+    for turn, a in enumerate(json.loads(actions)):
+        why = match.illegal_reason(int(a))
+        if why is not None:  # a record this engine cannot replay (another version's rules or settings)
+            raise ValueError(f"stored game {index} of {pairing!r}: move {turn + 1} cannot be replayed: {why}")
         match.play(int(a))
     if resigned is not None:
         match.resigned = int(resigned)

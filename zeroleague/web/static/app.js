@@ -143,14 +143,17 @@ function sixTable(view, onAction) {
   }
   const seats = view.viewer === null || view.viewer === undefined ? [0, 1] : [view.viewer];
   for (const s of seats) {
-    const hand = view.viewer === null || view.viewer === undefined ? view.hands[s] : view.hand;
+    let hand = view.viewer === null || view.viewer === undefined ? view.hands[s] : view.hand;
+    const pending = view.pending && view.pending[s] ? view.pending[s] : 0;  // spectators: the selected card
+    if (pending) hand = hand.concat([pending]).sort((x, y) => x - y);
     const who = view.names[s] || view.seat_names[s];
-    box.appendChild(el("div", { class: "seatline", text: `${who} — hand (${hand.length})` + (view.pending && view.pending[s] ? `, selected ${view.pending[s]}` : "") }));
+    box.appendChild(el("div", { class: "seatline", text: `${who} — hand (${hand.length - (pending ? 1 : 0)})` + (pending ? `, selected ${pending} (outlined)` : "") }));
     const h = el("div", { class: "hand", id: `hand-${s}` });
     for (const c of hand) {
       const a = c - 1, ok = legal.has(a) && view.viewer === s;
       const heatHere = sr && sr.seat === s ? heatOf[a] : undefined;
       const e = card(c, { action: a, heat: heatHere });
+      if (c === pending) e.classList.add("pending");
       if (ok) { e.classList.add("legal"); e.addEventListener("click", () => onAction(a)); }
       h.appendChild(e);
     }
@@ -212,7 +215,13 @@ function drawSearch(view) {
       el("td", {}, [el("span", { class: "bar", style: `width:${Math.round(60 * sr.visits[i] / total)}px` }), el("span", { text: " " + sr.visits[i] })])]));
   }
   body.appendChild(t);
-  if (sr.value !== null && sr.value !== undefined) body.appendChild(el("div", { text: `root value (for the side to move): ${sr.value.toFixed(3)}` }));
+  if (sr.value !== null && sr.value !== undefined) {
+    const v = sr.value * (sr.value_scale || 1);
+    const text = view.kind === "go"
+      ? `root value for the side to move: ${v.toFixed(3)} (win rate ${pct(Math.max(0, Math.min(1, (v + 1) / 2)))})`
+      : `expected margin for the side to move: ${v >= 0 ? "+" : ""}${v.toFixed(2)} bullheads`;
+    body.appendChild(el("div", { id: "search-value", text }));
+  }
   if (sr.pv_labels) body.appendChild(el("div", { class: "pv", id: "search-pv", text: "PV: " + sr.pv_labels.join(" ") }));
 }
 function drawValues(view) {
@@ -224,7 +233,7 @@ function drawValues(view) {
   const ys = pts.map((p) => (go ? (p.value + 1) / 2 : p.value));
   const lo = go ? 0 : Math.min(-1, ...ys), hi = go ? 1 : Math.max(1, ...ys);
   const maxPly = Math.max(...pts.map((p) => p.ply), 1);
-  const X = (ply) => 20 + (W - 30) * ply / maxPly, Y = (v) => H - 10 - (H - 20) * (v - lo) / (hi - lo);
+  const X = (ply) => 20 + (W - 30) * ply / maxPly, Y = (v) => H - 8 - (H - 48) * (v - lo) / (hi - lo);
   const svg = el("svg:svg", { viewBox: `0 0 ${W} ${H}` });
   svg.appendChild(el("svg:line", { x1: 20, x2: W - 10, y1: Y(go ? 0.5 : 0), y2: Y(go ? 0.5 : 0), stroke: "#bbb" }));
   const colours = ["#1f6feb", "#d97706"];
