@@ -22,6 +22,7 @@ def load():
     return mod
 
 
+@pytest.mark.slow  # ~6 s with warm numba caches, ~30-60 s cold or on a loaded machine
 def test_quick_cpu_run_writes_every_table(tmp_path):
     gc = load()
     assert gc.main(["--device", "cpu", "--quick", "--no-tests", "--out", str(tmp_path)]) == 0
@@ -47,6 +48,22 @@ def test_quick_cpu_run_writes_every_table(tmp_path):
     assert [(r["device"], r["leaves"]) for r in report["single"]] == [("cpu", k) for k in cfg.single_leaves]
     assert all(r["sims_s"] > 0 and r["sims"] == cfg.single_sims for r in report["single"])
     assert report["agreement"] == []  # the agreement section compares a CUDA device with the CPU
+
+
+def test_report_names_the_device_and_pairs_devices():
+    gc = load()
+    cfg = gc.CheckConfig(selfplay_parallel=(256,))
+    sp = {"games": 256, "positions": 3072, "seconds": 1.0, "evals_s": 1e4, "mean_batch": 200.0,
+          "evaluator_share": 0.5, "forward_pos_s_at_batch": 2e4, "forward_over_selfplay": 2.0}
+    report = {"config": {**gc.asdict(cfg), "device": "cuda"}, "quick": False, "seconds": {"forward": 1.5},
+              "errors": {"burst": "RuntimeError: boom"},
+              "versions": {"gpu": "NVIDIA H200", "cpu_count": 16, "date_utc": "2026-01-01 00:00:00", "commit": "abc"},
+              "selfplay": [{**sp, "device": "cuda", "positions_s": 3000.0}, {**sp, "device": "cpu",
+                                                                            "positions_s": 1000.0}]}
+    md = gc.render(report)
+    assert md.startswith("# GPU check: NVIDIA H200\n")
+    assert "| 256 | 3 |" in md  # self-play positions/s cuda / cpu
+    assert "- burst: `RuntimeError: boom`" in md
 
 
 def test_bad_device_is_refused_in_one_line(capsys):
