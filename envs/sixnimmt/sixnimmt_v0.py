@@ -325,21 +325,23 @@ class parallel_raw_env(_Common, ParallelEnv):
 
     def acting_agents(self) -> list[str]:
         """The agents whose actions the next ``step`` uses (all in a selection step, one in a row choice)."""
-        s = self.state_
+        s = self._state
         if not self.agents:
             return []
-        if s.phase[0] == ROW_CHOICE:
-            return [self.possible_agents[int(s.to_act[0])]]
-        return [a for k, a in enumerate(self.possible_agents) if s.pending[0, k] == 0]
+        if self._phase[0] == ROW_CHOICE:
+            return [self.possible_agents[self._to_act[0]]]
+        pending = s.pending[0].tolist()
+        return [a for a, c in zip(self.possible_agents, pending, strict=True) if c == 0]
 
     def _observations(self) -> dict[str, dict[str, np.ndarray]]:
-        s, out = self.state_, {}
-        selecting = s.phase[0] == SELECT
+        s, out = self._state, {}
+        selecting = self._phase[0] == SELECT
+        m = self.game.max_card
+        pending = s.pending[0].tolist()
         for k, agent in enumerate(self.possible_agents):
             obs, mask = self._observe_seat(k)
-            if selecting and s.pending[0, k] == 0:  # every seat without a pending card selects in this step
-                mask = s.hand[0, k, 1:]
-                mask = np.concatenate([mask, np.zeros(self.game.num_actions - self.game.max_card, np.bool_)])
+            if selecting and pending[k] == 0:  # every seat without a pending card selects in this step
+                mask[:m] = s.hand[0, k, 1:]
             out[agent] = {"observation": obs, "action_mask": mask.view(np.int8)}
         return out
 
@@ -348,45 +350,46 @@ class parallel_raw_env(_Common, ParallelEnv):
             raise RuntimeError("step() called on a finished or never-started episode; call reset() first")
         if not isinstance(actions, dict):
             raise IllegalActionError(f"actions must be a dict agent -> action, got {actions!r}")
-        g, s = self.game, self.state_
-        acting = self.acting_agents()
-        legal: list[tuple[int, int]] = []
+        n = self._num_actions
+        legal: list[int] = []
         offenders: dict[str, Any] = {}
-        for agent in acting:
+        for agent in self.acting_agents():
             if agent not in actions:
                 raise IllegalActionError(f"{agent} must act in this step; actions given for {sorted(actions)}")
-            seat = self._seat[agent]
-            a = as_action(actions[agent], g.num_actions, agent)
-            reason = self._reason(seat, a)
+            value = actions[agent]
+            a = value if type(value) is int else as_action(value, n, agent)
+            reason = self._reason(self._seat[agent], a)
             if reason is not None:
                 if self.illegal_action == "raise":
-                    raise IllegalActionError(f"{agent}: action {g.action_name(a)} is illegal: {reason}")
-                offenders[agent] = actions[agent]
-            legal.append((seat, a))
-        before = s.ret[0].copy()
+                    raise IllegalActionError(f"{agent}: action {self.game.action_name(a)} is illegal: {reason}")
+                offenders[agent] = value
+            legal.append(a)
+        ret = self._ret
+        before = ret.tolist()
         if offenders:
             self._lose(offenders)
         else:
-            for _, a in legal:  # ascending seats = the AEC order
+            for a in legal:  # ascending seats = the AEC order
                 self._action[0] = a
-                bad = _step_all(self._arrays, self._cfg, self._action)
-                assert bad < 0, "checked above"
-        rewards = dict(zip(self.possible_agents, (s.ret[0] - before).tolist(), strict=True))
-        done = bool(s.phase[0] == DONE)
+                if _step_all(self._arrays, self._cfg, self._action) >= 0:
+                    raise AssertionError("an action checked as legal was refused by the engine")
+        agents = self.possible_agents
+        rewards = dict(zip(agents, map(float.__sub__, ret.tolist(), before), strict=True))
+        done = bool(self._phase[0] == DONE)
         observations = self._observations()
-        terminations = dict.fromkeys(self.possible_agents, done)
-        truncations = dict.fromkeys(self.possible_agents, False)
-        infos = {a: ({"illegal_action": offenders[a]} if a in offenders else {}) for a in self.possible_agents}
+        terminations = dict.fromkeys(agents, done)
+        truncations = dict.fromkeys(agents, False)
+        infos = {a: ({"illegal_action": offenders[a]} if a in offenders else {}) for a in agents}
         if done:
             self.agents = []
         return observations, rewards, terminations, truncations, infos
 
     def _reason(self, seat: int, a: int) -> str | None:
         """Why seat ``seat``'s action ``a`` is illegal now (None when legal)."""
-        g, s = self.game, self.state_
+        g, s = self.game, self._state
         if not 0 <= a < g.num_actions:
             return f"out of range 0..{g.num_actions - 1}"
-        if s.phase[0] == ROW_CHOICE:
+        if self._phase[0] == ROW_CHOICE:
             return None if a >= g.max_card else f"a card action during player_{seat}'s row choice"
         if a >= g.max_card:
             return "a row action outside a row choice"
