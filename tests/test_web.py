@@ -226,6 +226,17 @@ def test_sixnimmt_agent_search_is_not_shown_to_the_human_but_a_hint_is(client):
     assert hint["chosen"] == hint["actions"][int(np.argmax(hint["margins"]))]
 
 
+def test_go_hint_uses_the_shipped_network_where_it_fits_else_plain_search(client):
+    for size, expect in ((9, "alphazero.pt"), (13, "az_uniform")):
+        v = _new(client, env="go_v0", board_size=size, komi=7.5, human_seat=0, agent="random", seed=1)
+        hint = client.post(f"/api/play/{v['session']}/hint", json={}).json()["hint"]
+        assert expect in hint["agent"] and hint["seat"] == 0
+        assert hint["actions"] == v["legal"] and sum(hint["prior"]) == pytest.approx(1.0, abs=1e-4)
+        assert hint["chosen"] == hint["pv"][0]
+    r = client.post(f"/api/play/{v['session']}/hint", json={"agent": "random"})
+    assert r.status_code == 400 and "cannot explain" in r.json()["detail"]
+
+
 def test_illegal_card_is_refused(client):
     v = _new(client, env="sixnimmt_v0", human_seat=0, agent="random", seed=4)
     sid = v["session"]

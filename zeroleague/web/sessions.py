@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,16 @@ class AgentError(RuntimeError):
     """An agent failed while choosing a move (the session is left as it was before the request)."""
 
 
-HINT_AGENTS = {"go": "az_uniform:sims=200", "sixnimmt": "mcs:rollouts=100"}  # hints when the opponent cannot explain
+_GO9_NET = Path(__file__).resolve().parents[2] / "checkpoints" / "go9" / "alphazero.pt"  # a source checkout's
+
+
+def hint_specs(kind: str) -> list[str]:
+    """Agents asked for a hint when the opponent cannot explain, the first that can be built for the game: the
+    shipped 9x9 network where it fits (9x9, komi 7.5), else network-free search; mcs for 6 nimmt!."""
+    if kind == "go":
+        net = [f"az:{_GO9_NET},sims=100,threads=1"] if _GO9_NET.exists() else []
+        return net + ["az_uniform:sims=200"]
+    return ["mcs:rollouts=100"]
 
 
 def build_agent(spec: str, game, seed: int, device: str | None = None):
@@ -281,11 +291,19 @@ class PlaySession(Session):
             raise_illegal("a hint is for your turn")
         if spec is None and self.opponent.explains:
             spec = self.opponent.spec
-        spec = spec or HINT_AGENTS[m.kind]
-        if self._hint_agent is None or self._hint_agent.spec != spec:
+        specs = [spec] if spec else hint_specs(m.kind)
+        if self._hint_agent is None or self._hint_agent.spec not in specs:
             if self._hint_agent is not None:
                 self._hint_agent.close()
-            self._hint_agent = AgentSeat(spec, m.game, self.seed + 1, self.device)
+                self._hint_agent = None
+            for k, candidate in enumerate(specs):
+                try:
+                    self._hint_agent = AgentSeat(candidate, m.game, self.seed + 1, self.device)
+                    break
+                except ValueError:
+                    if k == len(specs) - 1:
+                        raise
+        spec = self._hint_agent.spec
         if not self._hint_agent.explains:
             raise ValueError(f"agent {spec!r} cannot explain its search (no explain method)")
         batch = decision_batch(m, 10**6 + len(m.actions), True)
