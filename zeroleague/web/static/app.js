@@ -267,7 +267,8 @@ function draw(view) {
   else if (mode === "play") status = view.to_play === view.viewer ? `Your move (${view.seat_names[view.viewer]})` : "Agent to move…";
   else status = `${names[view.to_play]} (${view.seat_names[view.to_play]}) to move`;
   if (view.kind === "sixnimmt") status += ` · trick ${Math.min(view.trick, view.hand_size)} · bullheads ${names[0]} ${view.penalties[0]} – ${view.penalties[1]} ${names[1]}`;
-  if (view.kind === "go") status += ` · move ${view.ply} · komi ${view.komi}`;
+  if (view.kind === "go") status += ` · move ${view.ply}` + (view.mode === "replay" ? ` of ${view.num_plies}` : "") + ` · komi ${view.komi}`;
+  else if (view.mode === "replay") status += ` · action ${view.ply} of ${view.num_plies}`;
   if (view.error) status += ` · error: ${view.error}`;
   $("status").textContent = status;
   let res = view.result ? view.result.text : "";
@@ -413,6 +414,11 @@ async function init() {
   $("replay-prev").addEventListener("click", () => replayGo(parseInt($("replay-ply").value) - 1));
   $("replay-next").addEventListener("click", () => replayGo(parseInt($("replay-ply").value) + 1));
   $("replay-end").addEventListener("click", () => replayGo(parseInt($("replay-ply").max)));
+  document.addEventListener("keydown", (ev) => {  // replay: arrow keys step through the game
+    if (mode !== "replay" || !replayId || ev.target.tagName === "INPUT" || ev.target.tagName === "SELECT") return;
+    if (ev.key === "ArrowLeft") replayGo(parseInt($("replay-ply").value) - 1);
+    if (ev.key === "ArrowRight") replayGo(parseInt($("replay-ply").value) + 1);
+  });
   document.body.setAttribute("data-ready", "1");
 }
 init();
