@@ -65,15 +65,16 @@ def store(tmp_path_factory):
 def server(store):
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    log = open(store.parent / "server.log", "w")  # a file, not a pipe: a full pipe would block the server
     proc = subprocess.Popen(
         [sys.executable, "-m", "zeroleague", "serve", "--port", str(port), "--db", str(store)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"the server exited: {proc.stdout.read()}")
+            pytest.fail(f"the server exited: {(store.parent / 'server.log').read_text()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 break
@@ -88,6 +89,7 @@ def server(store):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log.close()
 
 
 @pytest.fixture(scope="module")
