@@ -66,8 +66,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import select
+import queue
 import sys
+import threading
 import time
 from importlib import metadata
 from typing import Any, TextIO
@@ -879,14 +880,47 @@ def _read_sgf(data: bytes) -> tuple[int, float, list[int], list[int]]:
     return n, float(game.get_komi()), setup, moves
 
 
-def _input_ready(stream: TextIO, timeout: float) -> bool:
-    """True when ``stream`` has input (or cannot be polled: a string in tests, so one report is sent)."""
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, ValueError):
+class _Lines:
+    """Command lines from ``stream``. A real file (a pipe from a GUI) is read by a daemon thread into a queue, so
+    that ``ready`` sees lines that arrived in one write with the previous command (a GUI may send several at
+    once; they would sit in Python's buffer, invisible to ``select``). A stream without a file descriptor (a
+    string in tests) is read directly and is always ``ready`` (one analysis report, then the next command)."""
+
+    def __init__(self, stream: TextIO):
+        self.stream, self.pending = stream, None
+        try:
+            stream.fileno()
+            self.threaded = True
+        except (AttributeError, OSError, ValueError):
+            self.threaded = False
+        if self.threaded:
+            self.queue: queue.Queue[str] = queue.Queue()
+            threading.Thread(target=self._pump, daemon=True, name="gtp-stdin").start()
+
+    def _pump(self) -> None:
+        try:
+            for line in iter(self.stream.readline, ""):
+                self.queue.put(line)
+        finally:
+            self.queue.put("")  # end of input
+
+    def readline(self) -> str:
+        if not self.threaded:
+            return self.stream.readline()
+        if self.pending is not None:
+            line, self.pending = self.pending, None
+            return line
+        return self.queue.get()
+
+    def ready(self, timeout: float) -> bool:
+        """True when a line (or the end of input) is waiting, after waiting at most ``timeout`` seconds."""
+        if not self.threaded or self.pending is not None:
+            return True
+        try:
+            self.pending = self.queue.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return False
         return True
-    ready, _, _ = select.select([fd], [], [], timeout)
-    return bool(ready)
 
 
 def serve(agent_spec: str, *, board_size: int = 19, komi: float = 7.5, seed: int = 0,
@@ -896,9 +930,10 @@ def serve(agent_spec: str, *, board_size: int = 19, komi: float = 7.5, seed: int
     input; returns the exit status (0). The agent is built (for ``board_size``/``komi``/``rules``) before the
     first command, so a bad spec fails here with the registry's error."""
     server = GTPServer(agent_spec, board_size=board_size, komi=komi, seed=seed, device=device, rules=rules)
+    lines = _Lines(stdin)
     try:
         while not server.finished:
-            line = stdin.readline()
+            line = lines.readline()
             if not line:
                 break
             parsed = parse_command(line)
@@ -906,7 +941,7 @@ def serve(agent_spec: str, *, board_size: int = 19, komi: float = 7.5, seed: int
                 continue
             cmd_id, name, args = parsed
             if name in ("lz-analyze", "kata-analyze", "lz-genmove_analyze", "kata-genmove_analyze"):
-                _stream_analysis(server, cmd_id, name, args, stdin, stdout)
+                _stream_analysis(server, cmd_id, name, args, lines, stdout)
                 continue
             ok, text = server.execute(name, args) if name else (False, "empty command")
             stdout.write(format_response(cmd_id, ok, text))
@@ -916,7 +951,7 @@ def serve(agent_spec: str, *, board_size: int = 19, komi: float = 7.5, seed: int
     return 0
 
 
-def _stream_analysis(server: GTPServer, cmd_id: int | None, name: str, args: list[str], stdin: TextIO,
+def _stream_analysis(server: GTPServer, cmd_id: int | None, name: str, args: list[str], lines: _Lines,
                      stdout: TextIO) -> None:
     """Run an analysis command: ``=id`` then ``info`` lines until input arrives, then an empty line
     (``*-genmove_analyze``: one report, then ``play V``, the move played)."""
@@ -946,7 +981,7 @@ def _stream_analysis(server: GTPServer, cmd_id: int | None, name: str, args: lis
                 stdout.write(line + "\n")
                 stdout.flush()
                 report += 1
-                if _input_ready(stdin, max(0.0, interval - (time.perf_counter() - start))):
+                if lines.ready(interval - (time.perf_counter() - start)):
                     break
     except _Refusal as e:
         log.warning("analysis stopped: %s", e)

@@ -238,6 +238,16 @@ def test_analysis_streams_until_the_next_command_over_a_pipe():
     assert sum(int(f[3]) for f in last) > sum(int(f[3]) for f in first)  # later reports search more
 
 
+def test_analysis_stops_for_a_command_sent_in_the_same_write():
+    script = "lz-analyze B 5\n2 play B D4\n3 showboard\n4 quit\n"  # a GUI may send several lines at once
+    done = subprocess.run([sys.executable, "-m", "zeroleague", "gtp", "--agent", "az_uniform:sims=8",
+                           "--board-size", "9"], input=script, capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    blocks = done.stdout.split("\n\n")
+    assert blocks[0].startswith("=\ninfo move ") and blocks[1] == "=2 " and "X" in blocks[2]
+
+
 def test_genmove_analyze_plays_the_move():
     out = io.StringIO()
     serve("az_uniform:sims=16", stdin=io.StringIO("1 boardsize 5\n2 lz-genmove_analyze B 10\n3 showboard\n"),
