@@ -183,13 +183,19 @@ class RowStreams:
 
 class _RowView:
     def __init__(self, streams: RowStreams, idx: np.ndarray, tags: tuple[int, ...]):
-        order = np.argsort(idx, kind="stable")
-        occurrence = np.empty(len(idx), dtype=np.int64)
-        sorted_idx = idx[order]
-        first = np.searchsorted(sorted_idx, sorted_idx, side="left")
-        occurrence[order] = np.arange(len(idx)) - first
-        self._base = hash_keys(streams.keys[idx], *tags, occurrence) if len(idx) else np.zeros(0, np.uint64)
+        self._base = hash_keys(streams.keys[idx], *tags, _occurrence(idx)) if len(idx) else np.zeros(0, np.uint64)
         self._calls = 0
+
+    def take(self, rows: np.ndarray) -> _RowView:
+        """A view of this view's ``rows`` (repeats allowed), keyed by their keys here, this view's call count
+        and their occurrence in ``rows``: e.g. several draws per leaf of a step."""
+        self._calls += 1
+        rows = np.asarray(rows, dtype=np.int64)
+        view = _RowView.__new__(_RowView)
+        view._base = hash_keys(self._base[rows], self._calls, _occurrence(rows)) if len(rows) else rows.astype(
+            np.uint64)
+        view._calls = 0
+        return view
 
     def _draw(self, size: Any) -> np.ndarray:
         n = len(self._base)
@@ -209,3 +215,12 @@ class _RowView:
             raise ValueError(f"integers needs low < high, got {low}, {high}")
         x = self._draw(size)
         return (int(low) + (x % np.uint64(span)).astype(np.int64)).astype(dtype)
+
+
+def _occurrence(idx: np.ndarray) -> np.ndarray:
+    """int64[n]: how often ``idx[j]`` occurs in ``idx[:j]``."""
+    order = np.argsort(idx, kind="stable")
+    sorted_idx = idx[order]
+    occurrence = np.empty(len(idx), dtype=np.int64)
+    occurrence[order] = np.arange(len(idx)) - np.searchsorted(sorted_idx, sorted_idx, side="left")
+    return occurrence

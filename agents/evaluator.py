@@ -47,6 +47,11 @@ class Evaluator:
         self.model = model.to(self.device).eval()
         self.forward_calls = 0
         self.samples = 0
+        self.fixed_batch: int | None = None
+        """When set (CPU only): forward passes of exactly this many rows (the last chunk padded), so a row's
+        priors and value do not depend on the other rows of the call. A CPU kernel's float rounding depends on
+        the batch size, which made searches at different batchings diverge; at a fixed size of 16 rows the
+        outputs were bitwise the same whatever the rows' order (the Go and 6 nimmt! nets, checked)."""
 
     def evaluate(self, observations: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(priors float32[B, A], values float32[B])`` for B observations and legal masks ``bool[B, A]``.
@@ -65,7 +70,7 @@ class Evaluator:
             raise ValueError(f"rows {np.flatnonzero(~mask.any(axis=1)).tolist()} have no legal action")
         with torch.inference_mode():
             x = torch.from_numpy(obs).to(self.device)
-            logits, value = self.model(x)
+            logits, value = self._forward(x, b)
             if tuple(logits.shape) != (b, a) or value.numel() != b or value.shape[0] != b:
                 raise ValueError(
                     f"model returned logits {tuple(logits.shape)} and value {tuple(value.shape)}; "
@@ -78,3 +83,15 @@ class Evaluator:
         self.forward_calls += 1
         self.samples += b
         return out
+
+    def _forward(self, x: torch.Tensor, b: int) -> tuple[torch.Tensor, torch.Tensor]:
+        c = self.fixed_batch
+        if not c or self.device.type != "cpu":
+            return self.model(x)
+        pad = (-b) % c
+        if pad:
+            x = torch.cat([x, x[:1].expand(pad, *x.shape[1:])])
+        outs = [self.model(x[i : i + c]) for i in range(0, b + pad, c)]
+        logits = torch.cat([o[0] for o in outs])[:b]
+        value = torch.cat([o[1].reshape(len(o[1]), -1) for o in outs])[:b]
+        return logits, value

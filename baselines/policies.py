@@ -337,6 +337,8 @@ class PolicyAgent(BaseAgent):
 
     def act(self, batch: DecisionBatch) -> np.ndarray:
         keys = self.keys(batch)
+        # harness games (keyed decisions): batch-size-invariant forward passes (Evaluator.fixed_batch)
+        self.evaluator.fixed_batch = 16 if batch.decisions is not None else None
         priors, _ = self.evaluator.evaluate(batch.observations, batch.masks)
         if self.greedy:
             return priors.argmax(axis=1).astype(np.int64)

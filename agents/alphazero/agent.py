@@ -129,6 +129,9 @@ class AlphaZeroAgent(BaseAgent):
         if batch.states is None:
             raise ValueError("AlphaZeroAgent needs batch.states (needs_states=True); the harness passed none")
         keys = self.keys(batch)
+        evaluator = getattr(self.mcts.evaluate, "__self__", None)
+        if hasattr(evaluator, "fixed_batch"):  # harness games: batch-size-invariant forward passes
+            evaluator.fixed_batch = 16 if batch.decisions is not None else None
         reused = self._reused(batch)
         hidden = self.mcts.hidden
         result = self.mcts.search(batch.states, RowStreams(keys) if hidden else None, reuse=reused,

@@ -101,7 +101,9 @@ class SimultaneousSearch(SearchBase):
         self._rm = cfg.joint_selection == "rm"
         self._rng = rng
         # evaluate and expand the roots, each in a sampled world
-        sub = g.sample_worlds(root_states, players, _rows(rng, np.arange(nb_games), 0))
+        draw = _rows(rng, np.arange(nb_games), 0)
+        sub = g.sample_worlds(root_states, players, draw)
+        self._rng = draw  # the roots' leaf rollouts (tree.SearchBase._mix_rollouts)
         tree.num_nodes[:] = 1
         zeros = np.zeros(nb_games, np.int32)
         self._expand(tree, nb_games, _Paths.at(zeros), np.arange(nb_games, dtype=np.int32), zeros,
@@ -158,6 +160,7 @@ class SimultaneousSearch(SearchBase):
                     g.step(worlds, out_actions[:rows])
             new = np.flatnonzero(leaf_kind[:rows] == _NEW)
             states = g.take(worlds, new) if len(new) else None
+            self._rng = draw.take(new) if hasattr(draw, "take") else rng  # the leaves' rollouts, per root
             self._expand(tree, rows, path, leaf_game, leaf_kind,
                          self._leaves(states, root_returns[new], rows, new), done)
 

@@ -451,6 +451,8 @@ class SearchBase:
         sims = g.take(states, rep)
         start = np.asarray(g.returns(sims), dtype=np.float64)
         rng = self._rng if self._rng is not None else np.random.default_rng(0)
+        if hasattr(rng, "take"):  # per-row streams of these states (agents.base.RowStreams): one per playout
+            rng = rng.take(rep)
         g.random_playouts(sims, rng.integers(0, 1 << 62, size=len(rep), dtype=np.int64))
         gain = (np.asarray(g.returns(sims), dtype=np.float64) - start)[np.arange(len(rep)), player[rep]]
         z = gain.reshape(len(live), cfg.rollouts).mean(axis=1) / cfg.value_scale
