@@ -110,6 +110,17 @@ def test_ko_recapture_is_refused_with_the_reason():
     assert len(m.actions) == 8
 
 
+def test_a_game_against_a_random_agent_replays_from_its_seed(client):
+    views = []
+    for seed in (5, 5, 6):
+        v = _new(client, env="go_v0", board_size=9, human_seat=1, agent="random", seed=seed)
+        for a in (40, 41, 42):
+            if a in v["legal"]:
+                v = client.post(f"/api/play/{v['session']}/move", json={"action": a}).json()
+        views.append(v["moves"])
+    assert views[0] == views[1] and views[0] != views[2]
+
+
 def test_undo_resign_and_a_new_game(client):
     v = _new(client, env="go_v0", board_size=5, human_seat=0, agent="random", seed=2)
     sid = v["session"]

@@ -58,7 +58,8 @@ def build_agent(spec: str, game, seed: int, device: str | None = None):
 
 
 def decision_batch(match: Match, game_id: int, with_states: bool) -> DecisionBatch:
-    """The one-game batch for the seat to act in ``match`` (as the harness builds it)."""
+    """The one-game batch for the seat to act in ``match`` (as the harness builds it: the match seed is the deal
+    seed, the decision index the seat's actions so far, which key the agent's random draws)."""
     g, s = match.game, match.state
     p = match.to_play()
     players = np.array([p], dtype=np.int64)
@@ -69,6 +70,8 @@ def decision_batch(match: Match, game_id: int, with_states: bool) -> DecisionBat
         players=players,
         game_ids=np.array([game_id], dtype=np.int64),
         states=g.information_state(s, players) if with_states else None,
+        match_seed=int(match.seed),
+        decisions=np.array([sum(1 for seat in match.seats if seat == p)], dtype=np.int64),
     )
 
 
