@@ -44,7 +44,7 @@ ENV_IDS = ("go_v0", "sixnimmt_v0", "sixnimmt_tactical_v0")
 EXAMPLE_SPECS = {
     "go_v0": ["random", "az_uniform:sims=64", "az:checkpoints/go9/alphazero.pt,sims=100,threads=1", "gnugo:level=1"],
     "sixnimmt_v0": ["closest_gap", "random", "mcs", "az_uniform:sims=100",
-                    "az:checkpoints/sixnimmt/alphazero.pt,sims=100"],
+                    "az:checkpoints/sixnimmt/alphazero.pt,sims=100,threads=1"],
     "sixnimmt_tactical_v0": ["closest_gap", "random", "mcs", "az_uniform:sims=100"],
 }
 
