@@ -1,16 +1,17 @@
 """Head-to-head strength of one agent against a fixed anchor, through the match harness: the numbers a shipped
 checkpoint is judged by (e.g. AlphaZero on 6 nimmt! vs ``closest_gap``; on Go 9x9 vs ``gnugo:level=1``).
 
-Games ``0..N-1`` of the match ``(agent, opponent, seed)``, seats alternated by the harness. Reported: wins /
-draws / losses, the score rate (win = 1, draw = 1/2) with its Wilson 95% interval, the mean margin per game
-(the agent's return: bullheads for 6 nimmt!, +-1 for Go) with a normal 95% interval (1.96 standard errors),
-and each side's mean seconds per move (time inside ``act`` per own move; games played ``--parallel`` at once
-share each call's time, so this is the amortised cost on this machine, ``--parallel 1`` gives the latency of
-one game). The mean margin also gets the interval over deals (``margin_ci95_deals``: games ``2k`` and ``2k + 1``
-share a deal with the seats swapped, so the per-deal mean is the unit of the duplicate format; this interval is
-the one to quote, and is tighter than the per-game one). ``--jobs N`` splits the games over N worker processes
-(each with one torch thread; the same games and seats, the agents' own draws may differ from a one-process
-run). Writes ``--out`` (markdown, with the command) and prints one JSON line.
+Games ``0..N-1`` of the match ``(agent, opponent, seed)``, seats alternated by the harness. Reported: how many
+distinct games (seat and move sequence) the match holds (a deterministic pairing repeats games, and then N
+overstates the evidence), wins / draws / losses, the score rate (win = 1, draw = 1/2) with its Wilson 95%
+interval, the mean margin per game (the agent's return: bullheads for 6 nimmt!, +-1 for Go) with a normal 95%
+interval (1.96 standard errors), and each side's mean seconds per move (time inside ``act`` per own move; games
+played ``--parallel`` at once share each call's time, so this is the amortised cost on this machine, ``--parallel
+1`` gives the latency of one game). The mean margin also gets the interval over deals (``margin_ci95_deals``:
+games ``2k`` and ``2k + 1`` share a deal with the seats swapped, so the per-deal mean is the unit of the duplicate
+format; this interval is the one to quote, and is tighter than the per-game one). ``--jobs N`` splits the games
+over N worker processes (each with one torch thread; the same games and seats, the agents' own draws may differ
+from a one-process run). Writes ``--out`` (markdown, with the command) and prints one JSON line.
 
     python benchmarks/strength.py --env sixnimmt_v0 --agent az:checkpoints/sixnimmt/az.pt,sims=100 \\
         --opponent closest_gap --games 2000 --seed 2026 --out benchmarks/results/strength_az_sixnimmt.md
@@ -63,7 +64,8 @@ def summarize(result: MatchResult) -> dict:
     moves_b = sum(r.num_moves for r in recs) - moves_a
     score = result.wins + 0.5 * result.draws
     lo, hi = wilson(score, n)
-    return {"games": n, "wins": result.wins, "draws": result.draws, "losses": result.losses,
+    return {"games": n, "distinct_games": result.distinct_games, "wins": result.wins, "draws": result.draws,
+            "losses": result.losses,
             "score": score / max(n, 1), "score_ci95": [lo, hi], "margin": margin, "margin_ci95": half,
             "deals": len(per_deal), "margin_ci95_deals": half_deals,
             "s_per_move_agent": sum(r.time_a for r in recs) / max(moves_a, 1),
@@ -151,10 +153,11 @@ def main(argv=None) -> int:
         unit = "bullheads: opponent's minus agent's" if "sixnimmt" in args.env else "+1 win, -1 loss"
         Path(args.out).write_text(
             f"# {args.agent} vs {args.opponent} on {args.env}\n\n"
-            f"| games (deals) | W / D / L | score (95% CI) | mean margin (95% CI over deals) | s/move agent "
+            f"| games (deals; distinct games) | W / D / L | score (95% CI) | mean margin (95% CI over deals) "
+            f"| s/move agent "
             f"| s/move opponent |\n"
             f"|---:|:---:|:---:|:---:|---:|---:|\n"
-            f"| {s['games']} ({s['deals']}) | {s['wins']} / {s['draws']} / {s['losses']} "
+            f"| {s['games']} ({s['deals']}; {s['distinct_games']}) | {s['wins']} / {s['draws']} / {s['losses']} "
             f"| {s['score']:.3f} [{lo:.3f}, {hi:.3f}] "
             f"| {s['margin']:+.2f} +- {s['margin_ci95_deals']:.2f} | {s['s_per_move_agent']:.4f} "
             f"| {s['s_per_move_opponent']:.3f} |\n\n"

@@ -108,21 +108,44 @@ class MatchResult:
     def losses(self) -> int:
         return sum(r.result < 0 for r in self.records)
 
+    @property
+    def distinct_games(self) -> int:
+        """How many different games the match holds (agent_a's seat and the move sequence): a deterministic
+        pairing may repeat one game many times, which a count of games overstates."""
+        return distinct_games(self.records)
+
     def score_rate(self) -> tuple[float, float, float]:
-        """agent_a's score rate (wins + draws/2 over games) and its 95% normal-approximation interval."""
+        """agent_a's score rate (wins + draws/2 over games) and its 95% Wilson score interval (always within
+        [0, 1]; a draw counts as half a success)."""
         n = len(self.records)
         if n == 0:
             raise ValueError("no games played")
-        s = np.array([(r.result + 1) / 2 for r in self.records])
-        half = 1.96 * s.std(ddof=1) / math.sqrt(n) if n > 1 else 1.0
-        return float(s.mean()), float(s.mean() - half), float(s.mean() + half)
+        rate = (self.wins + self.draws / 2) / n
+        lo, hi = wilson_interval(rate, n)
+        return float(rate), lo, hi
 
     def summary(self) -> str:
         rate, lo, hi = self.score_rate()
         return (
-            f"{self.agent_a} vs {self.agent_b} on {self.env_id}: {len(self.records)} games, "
-            f"+{self.wins} ={self.draws} -{self.losses}, score {rate:.3f} (95% CI {lo:.3f}..{hi:.3f})"
+            f"{self.agent_a} vs {self.agent_b} on {self.env_id}: {len(self.records)} games "
+            f"({self.distinct_games} distinct), +{self.wins} ={self.draws} -{self.losses}, score {rate:.3f} "
+            f"(95% Wilson CI {lo:.3f}..{hi:.3f})"
         )
+
+
+def wilson_interval(rate: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score interval of a success rate ``rate`` over ``n`` trials (95% for the default ``z``)."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    denom = 1 + z * z / n
+    centre = (rate + z * z / (2 * n)) / denom
+    half = z * math.sqrt(max(rate * (1 - rate) / n + z * z / (4 * n * n), 0.0)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def distinct_games(records: Iterable[GameRecord]) -> int:
+    """The number of different (agent_a's seat, move sequence) among ``records``."""
+    return len({(r.seat_a, tuple(r.actions)) for r in records})
 
 
 class _Live:

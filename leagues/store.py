@@ -221,10 +221,12 @@ class ResultStore:
 
     def pairing_summary(self, tournament: str, below: int | None = None) -> list[dict[str, Any]]:
         """Per pairing of ``tournament`` (games with index < ``below`` only, if given): agents, games,
-        wins/draws/losses of agent_a, mean seconds per game of each agent, mean moves per game."""
+        wins/draws/losses of agent_a, mean seconds per game of each agent, mean moves per game, and
+        ``distinct``: how many different games (agent_a's seat and move sequence) the pairing holds."""
         rows = self._con.execute(
             "SELECT pairing, agent_a, agent_b, COUNT(*), SUM(result > 0), SUM(result = 0), SUM(result < 0), "
-            "AVG(time_a), AVG(time_b), AVG(num_moves) FROM games WHERE tournament = ? AND game_index < ? "
+            "AVG(time_a), AVG(time_b), AVG(num_moves), COUNT(DISTINCT seat_a || ':' || actions) "
+            "FROM games WHERE tournament = ? AND game_index < ? "
             "GROUP BY pairing, agent_a, agent_b ORDER BY pairing",
             (tournament, (1 << 62) if below is None else below),
         )
@@ -239,6 +241,7 @@ class ResultStore:
             "time_a",
             "time_b",
             "moves",
+            "distinct",
         )
         return [dict(zip(keys, r, strict=True)) for r in rows]
 

@@ -166,6 +166,9 @@ class TournamentResult:
     plot_paths: list[Path]
     skipped_agents: list[str]
     games_played: int
+    """Games this process played and stored (not those another writer stored first)."""
+    games_total: int = 0
+    """Games of the planned pairings in the store now."""
 
 
 def run_tournament(
@@ -222,12 +225,11 @@ def run_tournament(
         for records in backend.run(jobs):
             for rec in records:
                 key = pairing_key(rec.agent_a, rec.agent_b)  # an agent's name is its spec (make_agent)
-                store.add_game(cfg.name, key, game.env_id, rec)
+                played += store.add_game(cfg.name, key, game.env_id, rec)
                 if cfg.sgf:
                     sgf_dir = out / "sgf" / re.sub(r"[^A-Za-z0-9_.=-]+", "_", key)
                     sgf_dir.mkdir(parents=True, exist_ok=True)
                     write_sgf(game, rec, sgf_dir)
-            played += len(records)
             bar.update(len(records))
         bar.close()
         records = [r for p in plan for r in store.games(cfg.name, pairing_key(*p)) if r.index < n]
@@ -244,7 +246,7 @@ def run_tournament(
         seed=cfg.seed,
     )
     table, plots = _write_outputs(cfg, game, ratings, summary, out)
-    return TournamentResult(cfg, ratings, table, plots, skipped, played)
+    return TournamentResult(cfg, ratings, table, plots, skipped, played, len(records))
 
 
 def _write_outputs(
@@ -260,13 +262,13 @@ def _write_outputs(
         ratings.to_markdown(),
         "## Pairings",
         "",
-        "| agent_a | agent_b | games | +a | = | -a | a's score | moves/game | s/game a | s/game b |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| agent_a | agent_b | games | distinct games | +a | = | -a | a's score | moves/game | s/game a | s/game b |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in summary:
         rate = (s["wins"] + s["draws"] / 2) / s["games"]
         lines.append(
-            f"| `{s['agent_a']}` | `{s['agent_b']}` | {s['games']} | {s['wins']} | {s['draws']} | "
+            f"| `{s['agent_a']}` | `{s['agent_b']}` | {s['games']} | {s['distinct']} | {s['wins']} | {s['draws']} | "
             f"{s['losses']} | {rate:.3f} | {s['moves']:.1f} | {s['time_a']:.2e} | {s['time_b']:.2e} |"
         )
     table = out / "ratings.md"

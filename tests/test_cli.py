@@ -91,7 +91,7 @@ def test_tournament_prints_the_table_and_where_outputs_are(tmp_path, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    assert "| rank | player | Elo |" in out and "12 played now" not in out and "6 played now" in out
+    assert "| rank | player | Elo |" in out and "12 played" not in out and "6 played and stored by this run" in out
     assert str(tmp_path / "o" / "c" / "ratings.md") in out and (tmp_path / "o" / "c" / "ratings.png").exists()
 
 

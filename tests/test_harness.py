@@ -377,3 +377,34 @@ def test_each_deal_is_played_from_both_seats():
         assert recs[2 * k].returns == recs[2 * k + 1].returns
         assert recs[2 * k].result == -recs[2 * k + 1].result
     assert sum(r.result for r in recs) == 0
+
+
+def _result(results: list[int]):
+    from zeroleague.leagues.harness import GameRecord, MatchResult
+
+    recs = [GameRecord(i, 0, i % 2, "a", "b", r, [0.0, 0.0], None, [i % 3], 1, 0.0, 0.0, False, None)
+            for i, r in enumerate(results)]
+    return MatchResult("toy", "a", "b", recs)
+
+
+@pytest.mark.parametrize("results", [[1, -1], [1, 1, 1], [-1, -1], [1, 0, -1, 1, 1, 1, 1, 1, -1, 0]])
+def test_score_interval_is_wilsons_and_stays_in_the_unit_interval(results):
+    """``play`` printed ``0.500 (95% CI -0.066..1.066)``: a normal interval leaves [0, 1] on few games."""
+    from scipy.stats import binomtest
+
+    res = _result(results)
+    rate, lo, hi = res.score_rate()
+    assert 0.0 <= lo <= rate <= hi <= 1.0
+    if 0 not in results:  # no draws: the rate is a binomial proportion, scipy's Wilson interval is the reference
+        ref = binomtest(res.wins, len(results)).proportion_ci(0.95, method="wilson")
+        assert (lo, hi) == pytest.approx((ref.low, ref.high), abs=1e-9)
+    assert "Wilson" in res.summary() and f"({res.distinct_games} distinct)" in res.summary()
+
+
+def test_distinct_games_counts_seat_and_moves():
+    res = _result([1, 1, 1, 1, 1, 1])  # actions [i % 3] with seat i % 2: 6 games, all different (i mod 6)
+    assert res.distinct_games == 6
+    res.records[3].actions = [0]  # seat 1, moves [0]: game 3 now repeats nothing (game 0 has seat 0)
+    assert res.distinct_games == 6
+    res.records[3].seat_a = 0  # now the same as game 0
+    assert res.distinct_games == 5

@@ -112,3 +112,18 @@ def test_foreign_or_corrupted_files_are_refused_and_left_unchanged(tmp_path, mak
         ResultStore(path)
     assert str(path) in str(err.value) and "not modified" in str(err.value)
     assert _snapshot(tmp_path) == before  # byte for byte, and no side files
+
+
+def test_pairing_summary_counts_distinct_games(tmp_path, records):
+    """A deterministic pairing repeats games: the summary says how many different ones (seat and moves) it holds."""
+    with ResultStore(tmp_path / "d.sqlite") as st:
+        st.register_tournament("t", {"seed": 1})
+        key = pairing_key("x", "y")
+        repeated = [dataclasses.replace(records[0], index=i) for i in range(5)]  # one game five times
+        repeated += [dataclasses.replace(records[0], index=5, seat_a=1 - records[0].seat_a)]  # other seat
+        repeated += [dataclasses.replace(records[1], index=6, seat_a=records[0].seat_a, actions=records[0].actions
+                                         + [0])]
+        for r in repeated:
+            st.add_game("t", key, "toy_nim", r)
+        (summary,) = st.pairing_summary("t")
+    assert summary["games"] == 7 and summary["distinct"] == 3

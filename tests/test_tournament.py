@@ -172,7 +172,7 @@ agents = ["toy_random:delay=0.01", "toy_nim_optimal", "toy_random:delay=0.011"]
     assert 10 <= stored < 72
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert f"{72 - stored} played now" in done.stdout
+    assert f"{72 - stored} played and stored by this run, {stored} stored before" in done.stdout
     con = sqlite3.connect(db)
     rows = con.execute(
         "SELECT pairing, COUNT(*), COUNT(DISTINCT game_index), MIN(game_index), MAX(game_index) "
@@ -180,3 +180,39 @@ agents = ["toy_random:delay=0.01", "toy_nim_optimal", "toy_random:delay=0.011"]
     ).fetchall()
     con.close()
     assert len(rows) == 3 and all(r[1:] == (24, 24, 0, 23) for r in rows), rows
+
+
+def test_played_now_counts_only_the_games_this_process_stored(tmp_path):
+    """Two writers on one database both said "6000 played now": a game another writer stored first is not ours."""
+    from zeroleague.leagues.backends import LocalBackend
+
+    cfg = nim_config(tmp_path)
+
+    class OtherWriterFirst:
+        """Plays the chunks here, but another connection (another writer) stores every other game first."""
+
+        def run(self, jobs):
+            for records in LocalBackend().run(jobs):
+                with ResultStore(cfg.db) as other:
+                    for rec in records[::2]:
+                        other.add_game("nim", pairing_key(rec.agent_a, rec.agent_b), "toy_nim", rec)
+                yield records
+
+    res = run_tournament(cfg, progress=False, log=lambda m: None, backend=OtherWriterFirst())
+    assert (res.games_played, res.games_total) == (15, 30)
+
+
+def test_cli_says_what_this_run_stored(tmp_path, capsys):
+    from zeroleague.cli import main
+
+    body = (f'name = "nim"\nenv = "tests.toygames:NimGame"\nagents = ["toy_random", "toy_nim_optimal"]\n'
+            f'games_per_pairing = 6\nmax_parallel = 4\nbootstrap = 10\nanchor = "toy_random"\n'
+            f'db = "{tmp_path / "r.sqlite"}"\nout = "{tmp_path / "out"}"\n')
+    path = toml(tmp_path, body)
+    assert main(["tournament", str(path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "6 played and stored by this run)" in out and "before" not in out  # a fresh run stored everything
+    assert main(["tournament", str(path), "--no-progress", "--games", "8"]) == 0
+    assert "2 played and stored by this run, 6 stored before or by another writer)" in capsys.readouterr().out
+    table = (tmp_path / "out" / "ratings.md").read_text()
+    assert "distinct games" in table

@@ -43,9 +43,11 @@ def _cmd_tournament(args: argparse.Namespace) -> int:
             res = run_tournament(cfg, device=args.device, progress=not args.no_progress, backend=backend)
             if res.ratings is None:
                 continue
+            before = res.games_total - res.games_played
             print(
                 f"\n## {cfg.name} ({cfg.env}, {cfg.games_per_pairing} games per pairing; "
-                f"{res.games_played} played now, the rest were stored)\n"
+                f"{res.games_played} played and stored by this run"
+                + (f", {before} stored before or by another writer" if before else "") + ")\n"
             )
             print(res.ratings.to_markdown())
             print(
