@@ -9,6 +9,7 @@ where chromium, chromedriver or selenium are missing; ``.ci/run`` installs them 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -228,10 +230,19 @@ def test_watch_a_short_match_with_the_search(browser, server):
     WebDriverWait(browser, 180).until(lambda d: len(d.find_element(By.ID, "moves").text.split()) >= 14)
     browser.find_element(By.ID, "watch-pause").click()  # the speed control: pause
     WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "watch-pause").text == "Resume")
-    time.sleep(1.0)  # the move in flight, if any
-    n = len(browser.find_element(By.ID, "moves").text.split())
-    time.sleep(1.0)
-    assert len(browser.find_element(By.ID, "moves").text.split()) == n  # paused
+    sid = browser.find_element(By.TAG_NAME, "body").get_attribute("data-session")
+    state = {}
+
+    def settled(d) -> bool:  # paused, no move in flight, and the page shows the server's last position
+        with urllib.request.urlopen(f"{server}/api/watch/{sid}") as r:
+            state.update(json.load(r))
+        return state["paused"] and not state["stepping"] and len(
+            d.find_element(By.ID, "moves").text.split()) == state["ply"]
+
+    WebDriverWait(browser, 120, poll_frequency=0.5).until(settled)
+    n = state["ply"]
+    time.sleep(1.5)
+    assert len(browser.find_element(By.ID, "moves").text.split()) == n  # paused: nothing more is played
     assert browser.find_elements(By.CSS_SELECTOR, "#search-heatmap svg circle")
     assert browser.find_element(By.ID, "search-pv").text.startswith("PV:")
     assert browser.find_elements(By.CSS_SELECTOR, "#value-graph polyline")

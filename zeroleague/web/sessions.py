@@ -351,6 +351,7 @@ class WatchSession(Session):
         self.explain = explain
         self.delay = delay
         self.paused = False
+        self.stepping = False  # an agent is choosing a move now
         self.game_id = self.new_game_id()
         self.error: str | None = None
 
@@ -360,11 +361,14 @@ class WatchSession(Session):
         if m.over or self.error:
             return False
         seat, ply = m.to_play(), len(m.actions)
+        self.stepping = True
         try:
             a, exp = self.agents[seat].move(m, self.game_id, self.explain)
         except Exception as e:  # noqa: BLE001 - report the agent's failure on the page, keep serving
             self.error = f"{self.agents[seat].spec}: {e}"
             return False
+        finally:
+            self.stepping = False
         if a == RESIGN:
             m.resign(seat)
         else:
@@ -378,7 +382,7 @@ class WatchSession(Session):
         out["legal"] = []
         last = max(self.searches) if self.searches else None
         out.update(session=self.id, mode="watch", values=self.values, delay=self.delay, paused=self.paused,
-                   error=self.error, search=self.searches[last] if last is not None else None)
+                   stepping=self.stepping, error=self.error, search=self.searches[last] if last is not None else None)
         return out
 
     def close(self) -> None:

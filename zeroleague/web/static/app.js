@@ -287,6 +287,7 @@ function draw(view) {
     $("btn-resign").disabled = view.over;
     $("btn-hint").disabled = view.over;
   }
+  document.body.dataset.session = view.session || "";
   document.body.dataset.draws = String(++draws);
 }
 
