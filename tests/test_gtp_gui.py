@@ -258,6 +258,25 @@ def test_genmove_analyze_plays_the_move():
     assert "white to move" in blocks[2]
 
 
+def test_kgs_genmove_cleanup_and_kata_genmove_analyze_transcript():
+    # a KGS-style controller: cleanup phase after a disagreement about dead stones; then KataGo-style analysis play
+    out = io.StringIO()
+    script = ("1 boardsize 5\n2 komi 0.5\n3 play B C3\n4 kgs-genmove_cleanup W\n5 kata-genmove_analyze B 10\n"
+              "6 showboard\n7 kgs-genmove_cleanup purple\n")  # fmt: skip
+    serve("az_uniform:sims=16", stdin=io.StringIO(script), stdout=out, seed=1)
+    blocks = out.getvalue().split("\n\n")
+    assert blocks[2] == "=3 "
+    white = blocks[3][3:]
+    assert blocks[3].startswith("=4 ") and vertex_to_action(white, 5) != vertex_to_action("C3", 5)
+    lines = blocks[4].split("\n")
+    assert lines[0] == "=5" and lines[1].startswith("info move ") and "winrate 0." in lines[1]
+    black = lines[2].removeprefix("play ")
+    assert lines[2].startswith("play ") and black not in ("C3", white)
+    board = blocks[5]
+    assert board.count("X") == 2 and board.count("O") == 1 and "white to move" in board
+    assert blocks[6].startswith("?7 syntax error") and "purple" in blocks[6]
+
+
 def test_set_random_seed_reproduces_the_agent():
     def moves(seed_cmds):
         res = session(["boardsize 9", *seed_cmds, "genmove b", "genmove w", "genmove b"], seed=0)
