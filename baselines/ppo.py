@@ -12,10 +12,10 @@ trunk's action scores are the logits (``ActionScores``) and ``net_arch`` layers 
 ``train_ppo(cfg, run_dir)`` writes ``config.json``, ``metrics.jsonl`` (one line per rollout: mean learner
 episode return, compute), TensorBoard logs (ours under ``tb/``, sb3's under ``tb/MaskablePPO_*``), checkpoints
 every ``checkpoint_every`` learner steps (``checkpoints/step_*.pt``), ``final.pt`` and ``result.json``.
-Checkpoints are sb3's own zip format (named ``.pt`` like every checkpoint here; the content decides) (``sb3_contrib.MaskablePPO.load(path)`` opens them) with our metadata
-member (``zeroleague.baselines.ppo_policy``: env, game signature, ``extra["policy_kwargs"]``), and are Agents:
-``ppo:PATH[,greedy=true]``. The views are built with ``illegal_action="raise"``: MaskablePPO acts from the
-masks, so an illegal action would be a bug.
+Checkpoints are sb3's own zip format (``sb3_contrib.MaskablePPO.load(path)`` opens them; named ``.pt`` like
+every checkpoint here, the content decides) with our metadata member (``zeroleague.baselines.ppo_policy``: env,
+game signature, ``extra["policy_kwargs"]``), and are Agents: ``ppo:PATH[,greedy=true]``. The views are built
+with ``illegal_action="raise"``: MaskablePPO acts from the masks, so an illegal action would be a bug.
 
 Compute accounting: ``env_steps`` counts every seat's moves in the views' games; ``forward_samples`` the
 learner's acting passes plus training passes; ``backward_samples`` = PPO epochs done x rollout size (each
