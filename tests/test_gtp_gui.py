@@ -207,6 +207,13 @@ def test_lz_analyze_and_kata_analyze_report_visits_winrates_and_pvs():
     assert visits == sorted(visits, reverse=True)
     k0 = dict(zip(_info_lines(kata)[0][0:24:2], _info_lines(kata)[0][1:24:2], strict=True))
     assert 0.0 <= float(k0["winrate"]) <= 1.0 and 0.0 <= float(k0["prior"]) <= 1.0
+    # refusals keep the protocol in sync: a finished game, an unknown argument
+    out = io.StringIO()
+    serve("random", stdin=io.StringIO("1 boardsize 5\n2 play b pass\n3 play w pass\n4 lz-analyze 10\n"
+                                      "5 kata-analyze B 10 frobnicate 3\n6 name\n"), stdout=out)  # fmt: skip
+    blocks = out.getvalue().split("\n\n")
+    assert blocks[3] == "?4 cannot analyze (the game is over)"
+    assert blocks[4].startswith("?5 syntax error") and "frobnicate" in blocks[4] and blocks[5] == "=6 zeroleague"
     # a non-search agent reports its one move
     out = io.StringIO()
     serve("random", stdin=io.StringIO("1 boardsize 9\n2 lz-analyze 10\n"), stdout=out)
