@@ -188,6 +188,7 @@ class SingleAgentView(gymnasium.Env):
 
         self.observation_space, self.action_space = game_spaces(self.game)
         self._state: Any = None
+        self._mask: np.ndarray | None = None  # the learner's legal mask of the current decision (cache)
         self._done = True
         self._episode = -1  # episodes since the last seeded reset, minus one
         self._seat = 0
@@ -265,13 +266,14 @@ class SingleAgentView(gymnasium.Env):
         if bool(self.game.terminal(self._state)[0]):
             raise RuntimeError(f"the game {self.env_id!r} ended before the learner (seat {self._seat}) moved")
         self._done = False
+        self._mask = None
         return self._obs(), self._info()
 
     def step(self, action):
         if self._done:
             raise RuntimeError("step() called on a finished or never-started episode; call reset() first")
         a = action if type(action) is int else as_action(action, self.game.num_actions, self._who())
-        if not 0 <= a < self.game.num_actions or not self.action_masks()[a]:
+        if not 0 <= a < self.game.num_actions or not self._legal()[a]:
             if self.illegal_action == "lose":
                 return self._lose(action)
             raise IllegalActionError(
@@ -279,6 +281,7 @@ class SingleAgentView(gymnasium.Env):
                 f"legal actions: {np.flatnonzero(self.action_masks()).tolist()}"
             )
         self.game.step(self._state, np.array([a], dtype=np.int64))
+        self._mask = None
         self.game_steps += 1
         resigned = self._play_opponents()
         info = self._info()
@@ -334,7 +337,13 @@ class SingleAgentView(gymnasium.Env):
             raise RuntimeError("action_masks() called before reset()")
         if self._done:
             return np.zeros(self.game.num_actions, dtype=bool)
-        return self.game.legal_mask(self._state)[0].astype(bool, copy=True)
+        return self._legal().copy()
+
+    def _legal(self) -> np.ndarray:
+        """The learner's legal mask now, computed once per decision (the state changes only in reset/step)."""
+        if self._mask is None:
+            self._mask = np.asarray(self.game.legal_mask(self._state)[0], dtype=bool)
+        return self._mask
 
     def _close_built(self) -> None:
         """Release the opponents built here from specs (Agent instances given by the caller are theirs)."""
