@@ -110,3 +110,22 @@ def test_bad_specs_are_refused():
         make_agent("mcs:policy=greedy", game)
     with pytest.raises(ValueError, match="single-round"):
         make_agent("mcs", envs.make_game("sixnimmt_v0", target_score=66))
+
+
+@pytest.mark.slow
+def test_strength_benchmark_splits_a_match_over_processes_without_changing_it():
+    # benchmarks/strength.py --jobs: the same games (deals, seats, keyed draws) as one process; the per-deal
+    # interval of the duplicate format.
+    from benchmarks.strength import play_parallel, summarize
+
+    game = envs.make_game("sixnimmt_v0")
+    one = play_match(game, make_agent("mcs:rollouts=3", game, seed=4), make_agent("closest_gap", game, seed=5),
+                     num_games=12, seed=4)
+    split = play_parallel("sixnimmt_v0", {}, "mcs:rollouts=3", "closest_gap", 12, 4, 256, None, 3)
+    assert [(r.index, r.actions, r.returns) for r in split.records] == [(r.index, r.actions, r.returns)
+                                                                        for r in one.records]
+    s = summarize(split)
+    per_deal = [np.mean([(r.returns[r.seat_a] - r.returns[1 - r.seat_a]) / 2 for r in split.records[2 * k:2 * k + 2]])
+                for k in range(6)]
+    assert s["deals"] == 6 and s["margin"] == pytest.approx(np.mean(per_deal))
+    assert s["margin_ci95_deals"] == pytest.approx(1.96 * np.std(per_deal, ddof=1) / np.sqrt(6))
