@@ -12,7 +12,8 @@ A file holds one tournament (its keys at top level) or several (``[[tournament]]
     max_parallel = 256                 # games per chunk (played in lockstep; see Running)
     db = "results/tournaments.sqlite"  # the SQLite results store (shared by tournaments of different names)
     out = "results/<name>"             # tables and plots
-    anchor = "random"                  # rated 0 (if playing)
+    anchor = "random"                  # rated 0; must be one of the agents (default: random if playing, else
+                                       # the ratings are centred)
     bootstrap = 1000                   # resamples for the 95% intervals
     sgf = false                        # Go: write every game as SGF under out/sgf/<pairing>/
 
@@ -47,7 +48,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from zeroleague.agents.registry import make_agent
+from zeroleague.agents.registry import check_spec, make_agent
 from zeroleague.envs.core import BatchedGame
 from zeroleague.envs.registry import make_env_game
 from zeroleague.leagues.backends import Backend, LocalBackend, agent_seed, chunk_jobs
@@ -77,11 +78,12 @@ class TournamentConfig:
     max_parallel: int = 256
     db: str = "results/tournaments.sqlite"
     out: str = ""
-    anchor: str = "random"
+    anchor: str | None = None
     bootstrap: int = 1000
     sgf: bool = False
 
     def __post_init__(self):
+        self._check_types()
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
             raise ValueError(f"tournament name must be letters, digits, '_', '-' or '.', got {self.name!r}")
         if self.format not in ("round_robin", "gauntlet"):
@@ -104,8 +106,29 @@ class TournamentConfig:
         for key in ("games_per_pairing", "max_parallel"):
             if getattr(self, key) < 1:
                 raise ValueError(f"tournament {self.name!r}: {key} must be >= 1, got {getattr(self, key)}")
+        if self.bootstrap < 0:
+            raise ValueError(f"tournament {self.name!r}: bootstrap must be >= 0 (resamples), got {self.bootstrap}")
+        if self.anchor is not None and self.anchor not in specs:
+            raise ValueError(f"tournament {self.name!r}: anchor {self.anchor!r} is not one of its agents {specs}")
         if not self.out:
             object.__setattr__(self, "out", f"results/{self.name}")
+
+    def _check_types(self) -> None:
+        """A ValueError naming the field and value of the wrong type (e.g. ``games_per_pairing = "ten"``)."""
+        want = {"name": str, "env": str, "format": str, "db": str, "out": str, "env_kwargs": dict,
+                "games_per_pairing": int, "seed": int, "max_parallel": int, "bootstrap": int, "sgf": bool}
+        words = {str: "a string", dict: "a table", int: "an integer", bool: "true or false"}
+        for key, t in want.items():
+            v = getattr(self, key)
+            if not isinstance(v, t) or (t is int and isinstance(v, bool)):
+                raise ValueError(f"tournament {self.name!r}: {key} must be {words[t]}, got {v!r}")
+        if self.anchor is not None and not isinstance(self.anchor, str):
+            raise ValueError(f"tournament {self.name!r}: anchor must be an agent spec (a string), got {self.anchor!r}")
+        if not isinstance(self.challengers, tuple) or not all(isinstance(c, str) for c in self.challengers):
+            raise ValueError(f"tournament {self.name!r}: challengers must be a list of agent specs, got "
+                             f"{self.challengers!r}")
+        if not all(isinstance(a, AgentEntry) and isinstance(a.spec, str) for a in self.agents):
+            raise ValueError(f"tournament {self.name!r}: agents must be agent specs, got {self.agents!r}")
 
     def identity(self) -> dict[str, Any]:
         """What decides the games' deals and seats: bound to the name in the store."""
@@ -120,29 +143,90 @@ def _parse_one(table: dict[str, Any], where: str) -> TournamentConfig:
     for key in ("name", "env", "agents"):
         if key not in table:
             raise ValueError(f"{where}: missing key {key!r}")
+    if not isinstance(table["agents"], list):
+        raise ValueError(f"{where}: agents must be a list of agent specs (e.g. [\"random\", \"closest_gap\"]), "
+                         f"got {table['agents']!r}")
+    challengers = table.get("challengers", [])
+    if not isinstance(challengers, list):
+        raise ValueError(f"{where}: challengers must be a list of agent specs, got {challengers!r}")
     agents = []
     for a in table["agents"]:
         if isinstance(a, str):
             a = {"spec": a}
-        if not isinstance(a, dict) or set(a) - {"spec", "optional"} or "spec" not in a:
+        if (not isinstance(a, dict) or set(a) - {"spec", "optional"} or not isinstance(a.get("spec"), str)
+                or not isinstance(a.get("optional", False), bool)):
             raise ValueError(
                 f"{where}: each agent is a spec string or a table with 'spec' [and 'optional'], got {a!r}"
             )
-        agents.append(AgentEntry(str(a["spec"]), bool(a.get("optional", False))))
-    return TournamentConfig(
-        **{**table, "agents": tuple(agents), "challengers": tuple(table.get("challengers", ()))}
-    )
+        agents.append(AgentEntry(a["spec"], a.get("optional", False)))
+    try:
+        return TournamentConfig(**{**table, "agents": tuple(agents), "challengers": tuple(challengers)})
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The TOML file ``path`` as a dict; a ValueError naming the file for a missing path, a directory or a
+    syntax error."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"{path}: TOML syntax error: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not a UTF-8 text file ({e.reason})") from None
 
 
 def load_config(path: str | Path) -> list[TournamentConfig]:
     """The tournaments of the TOML file ``path`` (one at top level, or a ``[[tournament]]`` list)."""
-    with open(path, "rb") as f:
-        data = tomllib.load(f)
+    data = read_toml(path)
     if "tournament" in data:
         if set(data) != {"tournament"}:
             raise ValueError(f"{path}: with [[tournament]] tables no other top-level keys are allowed")
         return [_parse_one(t, f"{path} [[tournament]] #{k + 1}") for k, t in enumerate(data["tournament"])]
     return [_parse_one(data, str(path))]
+
+
+def checked_game(env: str, env_kwargs: dict[str, Any], where: str = "") -> BatchedGame:
+    """``make_env_game(env, env_kwargs)``, with a bad env id or kwarg (unknown, or a value the game refuses)
+    reported as one ValueError naming it (and ``where``, e.g. the config file)."""
+    prefix = f"{where}: " if where else ""
+    if not isinstance(env_kwargs, dict):
+        raise ValueError(f"{prefix}env_kwargs must be a table of keyword arguments, got {env_kwargs!r}")
+    try:
+        return make_env_game(env, env_kwargs)
+    except (TypeError, ValueError, KeyError, ImportError, AttributeError) as e:
+        msg = (str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)) or type(e).__name__
+        if isinstance(e, TypeError) and "unexpected keyword argument" in msg:
+            bad = msg.split("unexpected keyword argument")[-1].strip(" '\"")
+            msg = f"unknown env kwarg {bad!r}"
+        raise ValueError(f"{prefix}env {env!r} with kwargs {env_kwargs!r}: {msg}") from None
+
+
+def check_tournament(cfg: TournamentConfig, where: str = "") -> BatchedGame:
+    """Everything about ``cfg`` that can be checked before a game is played and without touching a file: the
+    env and its kwargs, the required agents' specs (name, game, parameter names and types), the database path
+    (not a directory). Returns the game; a ValueError naming the bad value otherwise."""
+    where = where or f"tournament {cfg.name!r}"
+    game = checked_game(cfg.env, cfg.env_kwargs, where)
+    for entry in cfg.agents:
+        if not entry.optional:
+            try:
+                check_spec(entry.spec, game)
+            except ValueError as e:
+                raise ValueError(f"{where}: {e}") from None
+    db = Path(cfg.db)
+    if db.is_dir():
+        raise ValueError(f"{where}: db {cfg.db!r} is a directory, not a results file")
+    if any(parent.exists() and not parent.is_dir() for parent in db.parents):
+        raise ValueError(f"{where}: db {cfg.db!r} lies under a file, not a directory")
+    out = Path(cfg.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{where}: out {cfg.out!r} is a file, not a directory")
+    return game
 
 
 def pairings(cfg: TournamentConfig, available: list[str]) -> list[tuple[str, str]]:
@@ -187,7 +271,7 @@ def run_tournament(
 
 
     backend = backend or LocalBackend()
-    game = make_env_game(cfg.env, cfg.env_kwargs)
+    game = check_tournament(cfg)
     available, skipped = [], []
     for entry in cfg.agents:
         try:
@@ -238,10 +322,13 @@ def run_tournament(
             for s in store.pairing_summary(cfg.name, below=n)
             if s["pairing"] in {pairing_key(*p) for p in plan}
         ]
+    anchor = cfg.anchor if cfg.anchor is not None else ("random" if "random" in available else None)
+    if anchor is not None and anchor not in available:
+        log(f"[{cfg.name}] anchor {anchor!r} was skipped: ratings are centred instead")
     ratings = fit_ratings(
         outcomes_from_records(records),
         players=available,
-        anchor=cfg.anchor,
+        anchor=anchor,
         bootstrap=cfg.bootstrap,
         seed=cfg.seed,
     )

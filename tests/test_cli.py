@@ -100,7 +100,7 @@ def test_tournament_prints_the_table_and_where_outputs_are(tmp_path, capsys):
     [
         (["play", "sixnimmt_v0", "nosuchbot", "random"], "unknown agent 'nosuchbot'"),
         (["play", "nosuchenv_v0", "random", "random"], "unknown env id 'nosuchenv_v0'"),
-        (["tournament", "/nonexistent/t.toml"], "No such file"),
+        (["tournament", "/nonexistent/t.toml"], "no such file"),
     ],
 )
 def test_bad_input_gives_one_line_and_status_2(argv, match, capsys):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from zeroleague.agents.registry import convert_value
 from zeroleague.league_cli import add_league_parser
@@ -32,11 +33,15 @@ def _kwarg(text: str) -> tuple[str, object]:
 
 def _cmd_tournament(args: argparse.Namespace) -> int:
     from zeroleague.leagues.backends import make_backend
-    from zeroleague.leagues.tournament import load_config, run_tournament, with_overrides
+    from zeroleague.leagues.tournament import check_tournament, load_config, run_tournament, with_overrides
 
     if args.backend != "ray" and (args.address is not None or args.num_cpus is not None):
         raise ValueError("--address and --num-cpus are for --backend ray")
+    if args.games is not None and args.games < 1:
+        raise ValueError(f"--games must be >= 1, got {args.games}")
     configs = [with_overrides(c, games=args.games, db=args.db, out_root=args.out) for c in load_config(args.config)]
+    for cfg in configs:  # every tournament of the file checked before any game is played
+        check_tournament(cfg, f"{args.config} [{cfg.name}]")
     backend = make_backend(args.backend, args.address, args.num_cpus)
     try:
         for cfg in configs:
@@ -63,9 +68,16 @@ def _cmd_tournament(args: argparse.Namespace) -> int:
 def _cmd_play(args: argparse.Namespace) -> int:
     from zeroleague.agents.registry import make_agent
     from zeroleague.leagues.harness import play_match
-    from zeroleague.leagues.tournament import agent_seed, make_env_game
+    from zeroleague.leagues.tournament import agent_seed, checked_game
 
-    game = make_env_game(args.env, env_kwargs_from(args))
+    for flag, value in (("--games", args.games), ("--max-parallel", args.max_parallel)):
+        if value < 1:
+            raise ValueError(f"{flag} must be >= 1, got {value}")
+    if args.sgf_dir is not None and Path(args.sgf_dir).exists() and not Path(args.sgf_dir).is_dir():
+        raise ValueError(f"--sgf-dir {args.sgf_dir!r} is a file, not a directory")
+    game = checked_game(args.env, env_kwargs_from(args))
+    if args.sgf_dir is not None and not hasattr(game, "board_size"):
+        raise ValueError(f"--sgf-dir writes Go games; {args.env!r} is not Go")
     a = make_agent(args.agent_a, game, seed=agent_seed(args.seed, args.agent_a), device=args.device)
     b = make_agent(args.agent_b, game, seed=agent_seed(args.seed, args.agent_b), device=args.device)
     bar = None

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tomllib
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
@@ -114,10 +113,9 @@ def run_league_file(
     from zeroleague.leagues.distill import DistillConfig, distill
     from zeroleague.leagues.exploitability import estimated_exploitability
     from zeroleague.leagues.psro import PSROConfig, run_psro
-    from zeroleague.leagues.tournament import AgentEntry, TournamentConfig, make_env_game, run_tournament
+    from zeroleague.leagues.tournament import AgentEntry, TournamentConfig, make_env_game, read_toml, run_tournament
 
-    with open(path, "rb") as f:
-        data = tomllib.load(f)
+    data = read_toml(path)  # a syntax error names the file
     unknown = sorted(set(data) - {"league", "distill", "exploitability", "tournament"})
     if unknown or "league" not in data:
         raise ValueError(f"{path}: need a [league] table; unknown tables {unknown}")

@@ -606,6 +606,11 @@ class SixNimmtGame:
         if not 1 <= hand_size <= 100:
             raise ValueError(f"hand_size must be in 1..100, got {hand_size!r}")
         need = num_players * hand_size + NUM_ROWS
+        if need > MAX_DECK:
+            raise ValueError(
+                f"hand_size={hand_size!r} with {num_players} players deals {need} cards (num_players*hand_size + 4), "
+                f"more than the {MAX_DECK}-card deck: hand_size must be at most {(MAX_DECK - NUM_ROWS) // num_players}"
+            )
         if not need <= max_card <= MAX_DECK:
             raise ValueError(
                 f"max_card must be in {need}..{MAX_DECK} (num_players*hand_size + 4 cards are dealt), got {max_card!r}"
