@@ -110,7 +110,7 @@ def test_cli_tournament_on_ray(backend, tmp_path, capsys):
     )
     argv = ["tournament", str(cfg), "--out", str(tmp_path / "o"), "--no-progress"]
     assert main([*argv, "--db", str(tmp_path / "ray.sqlite"), "--backend", "ray"]) == 0
-    assert "4 played now" in capsys.readouterr().out
+    assert "4 played and stored by this run" in capsys.readouterr().out
     assert ray.is_initialized()  # the command joined the module's instance and left it running
     assert main([*argv, "--db", str(tmp_path / "local.sqlite")]) == 0
     with ResultStore(tmp_path / "ray.sqlite") as a, ResultStore(tmp_path / "local.sqlite") as b:
