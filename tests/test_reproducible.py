@@ -261,17 +261,20 @@ def test_a_tournament_killed_with_sigkill_and_resumed_stores_the_unbroken_games(
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = tmp_path / "k.sqlite"
     deadline = time.time() + 120
-    while time.time() < deadline:
+    while time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
+        if not db.exists():  # (connecting would create an empty file the tournament then refuses)
+            continue
         try:
-            with sqlite3.connect(db) as con:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
                 if con.execute("SELECT COUNT(*) FROM games").fetchone()[0] >= 100:
                     break
         except sqlite3.Error:
             pass
+    assert proc.poll() is None, "the tournament ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    with sqlite3.connect(db) as con:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
         assert 0 < con.execute("SELECT COUNT(*) FROM games").fetchone()[0] < 600
     toml.write_text(toml.read_text().replace("max_parallel = 50", "max_parallel = 64"))
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
