@@ -108,6 +108,8 @@ class TournamentConfig:
                 raise ValueError(f"tournament {self.name!r}: {key} must be >= 1, got {getattr(self, key)}")
         if self.bootstrap < 0:
             raise ValueError(f"tournament {self.name!r}: bootstrap must be >= 0 (resamples), got {self.bootstrap}")
+        if len(specs) < 2:
+            raise ValueError(f"tournament {self.name!r}: needs at least two agents, got {specs}")
         if self.anchor is not None and self.anchor not in specs:
             raise ValueError(f"tournament {self.name!r}: anchor {self.anchor!r} is not one of its agents {specs}")
         if not self.out:
@@ -212,6 +214,9 @@ def check_tournament(cfg: TournamentConfig, where: str = "") -> BatchedGame:
     (not a directory). Returns the game; a ValueError naming the bad value otherwise."""
     where = where or f"tournament {cfg.name!r}"
     game = checked_game(cfg.env, cfg.env_kwargs, where)
+    if game.num_players != 2:
+        raise ValueError(f"{where}: tournaments play two-player games; {cfg.env!r} with {cfg.env_kwargs!r} has "
+                         f"{game.num_players} players")
     for entry in cfg.agents:
         if not entry.optional:
             try:

@@ -22,6 +22,7 @@ BASE = {
 
 def _toml(tmp_path: Path, **over: str) -> Path:
     table = {**BASE, "db": f'"{tmp_path / "db.sqlite"}"', "out": f'"{tmp_path / "out"}"', **over}
+    table = {k: v.replace("{tmp}", str(tmp_path)) for k, v in table.items()}
     path = tmp_path / "c.toml"
     path.write_text("".join(f"{k} = {v}\n" for k, v in table.items() if v is not None))
     return path
@@ -64,6 +65,11 @@ CONFIG_CASES = [
     ({"challengers": '"random"'}, ["challengers must be a list"]),
     ({"gamez": "3"}, ["unknown keys ['gamez']"]),
     ({"name": '"my tour"'}, ["'my tour'"]),
+    ({"agents": '["random"]'}, ["needs at least two agents"]),
+    ({"env_kwargs": "{num_players = 3}"}, ["two-player", "3 players"]),
+    ({"out": '"{tmp}/c.toml"'}, ["is a file"]),
+    ({"challengers": '["closest_gap"]'}, ["['closest_gap']"]),
+    ({"anchor": "3"}, ["anchor", "3"]),
 ]
 
 
@@ -133,6 +139,9 @@ PLAY_CASES = [
     (["go_v0", "random", "random", "--max-parallel", "0"], ["--max-parallel must be >= 1, got 0"]),
     (["sixnimmt_v0", "random", "random", "--sgf-dir", "{tmp}/sgf"], ["is not Go"]),
     (["go_v0", "random", "random", "--sgf-dir", "{tmp}/file"], ["is a file"]),
+    (["go_v0", "random", "random", "--env-kwarg", "max_moves=-1"], ["max_moves", "-1"]),
+    (["go_v0", "random", "random", "--env-kwarg", "board_size=9.5"], ["board_size", "9.5"]),
+    (["sixnimmt_v0", "random", "random", "--env-kwarg", "num_players=3"], ["two-player games"]),
 ]
 
 
@@ -145,3 +154,9 @@ def test_bad_play_input_gets_one_line_naming_the_value(args, says, tmp_path, cap
     line = _one_error_line(err, "play")
     assert all(s in line for s in says), line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_gtp_refuses_a_komi_that_is_not_a_finite_number(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["gtp", "--agent", "random", "--komi", "nan"])
+    assert e.value.code == 2 and "expected a finite number, got 'nan'" in capsys.readouterr().err

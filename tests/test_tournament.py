@@ -112,7 +112,7 @@ def test_load_config_forms_and_errors(tmp_path):
     two = toml(
         tmp_path,
         '[[tournament]]\nname = "a"\nenv = "e"\nagents = ["x", "y"]\n'
-        '[[tournament]]\nname = "b"\nenv = "e"\nagents = [{spec = "z", optional = true}]\n',
+        '[[tournament]]\nname = "b"\nenv = "e"\nagents = [{spec = "z", optional = true}, "w"]\n',
     )
     assert [c.name for c in load_config(two)] == ["a", "b"] and load_config(two)[1].agents[0].optional
     bad = {

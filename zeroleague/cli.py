@@ -15,6 +15,7 @@ zeroleague serve [--host 127.0.0.1] [--port 8000] [--db PATH]   # play and watch
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,13 @@ def _kwarg(text: str) -> tuple[str, object]:
     if not sep or not key.isidentifier():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     return key, convert_value(value)
+
+
+def _finite(text: str) -> float:
+    value = float(text)  # argparse reports a ValueError as "invalid _finite value"
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def _cmd_tournament(args: argparse.Namespace) -> int:
@@ -76,6 +84,8 @@ def _cmd_play(args: argparse.Namespace) -> int:
     if args.sgf_dir is not None and Path(args.sgf_dir).exists() and not Path(args.sgf_dir).is_dir():
         raise ValueError(f"--sgf-dir {args.sgf_dir!r} is a file, not a directory")
     game = checked_game(args.env, env_kwargs_from(args))
+    if game.num_players != 2:
+        raise ValueError(f"play plays two-player games; {args.env!r} has {game.num_players} players")
     if args.sgf_dir is not None and not hasattr(game, "board_size"):
         raise ValueError(f"--sgf-dir writes Go games; {args.env!r} is not Go")
     a = make_agent(args.agent_a, game, seed=agent_seed(args.seed, args.agent_a), device=args.device)
@@ -174,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gtp", help="serve an agent as a GTP engine on stdin/stdout")
     g.add_argument("--agent", required=True, help="agent spec")
     g.add_argument("--board-size", type=int, default=19)
-    g.add_argument("--komi", type=float, default=7.5)
+    g.add_argument("--komi", type=_finite, default=7.5)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--device", default=None)
     g.add_argument("--rules", default="tromp-taylor",
