@@ -133,14 +133,17 @@ class DecisionKeys:
     Where the batch carries no ``decisions`` it counts each (game id, seat)'s decisions itself, starting anew
     for the games passed to ``reset``."""
 
+    MAX_GAMES = 1 << 16
+    """Games whose counts are kept (the oldest are forgotten first): callers that number games afresh without
+    ever resetting old ones (training loops, gym episodes) keep a bounded table."""
+
     def __init__(self, seed: int):
         self.seed = int(seed)
-        self._counts: dict[tuple[int, int], int] = {}
+        self._counts: dict[int, dict[int, int]] = {}  # game id -> seat -> decisions taken
 
     def reset(self, game_ids: np.ndarray) -> None:
-        ids = {int(g) for g in np.asarray(game_ids).reshape(-1).tolist()}
-        for k in [k for k in self._counts if k[0] in ids]:
-            del self._counts[k]
+        for g in np.asarray(game_ids).reshape(-1).tolist():
+            self._counts.pop(int(g), None)
 
     def __call__(self, batch: DecisionBatch) -> np.ndarray:
         ids = np.asarray(batch.game_ids, dtype=np.int64)
@@ -149,9 +152,12 @@ class DecisionKeys:
             decisions = np.asarray(batch.decisions, dtype=np.int64)
         else:
             decisions = np.empty(len(ids), dtype=np.int64)
-            for b, k in enumerate(zip(ids.tolist(), seats.tolist(), strict=True)):
-                decisions[b] = self._counts.get(k, 0)
-                self._counts[k] = int(decisions[b]) + 1
+            for b, (g, seat) in enumerate(zip(ids.tolist(), seats.tolist(), strict=True)):
+                per_seat = self._counts.setdefault(g, {})
+                decisions[b] = per_seat.get(seat, 0)
+                per_seat[seat] = int(decisions[b]) + 1
+            while len(self._counts) > self.MAX_GAMES:
+                del self._counts[next(iter(self._counts))]
         if not (len(ids) == len(seats) == len(decisions)):
             raise ValueError(f"batch has {len(ids)} game ids, {len(seats)} players, {len(decisions)} decisions")
         return hash_keys(self.seed, int(batch.match_seed), ids, seats, decisions).reshape(len(ids))

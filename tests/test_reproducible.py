@@ -191,6 +191,10 @@ def test_decision_keys_and_row_streams():
     assert (first == hash_keys(7, 0, 4, np.array([0, 1]), 0)).all() and (first != second).all()
     keys.reset(np.array([4]))
     assert (keys(plain) == first).all()
+    keys.MAX_GAMES = 3  # games numbered afresh and never reset (training loops) keep a bounded table
+    for g in range(10):
+        keys(DecisionBatch(None, None, np.ones((1, 2), bool), np.array([0]), np.array([100 + g])))
+    assert sorted(keys._counts) == [107, 108, 109]
     u = key_uniform(hash_keys(1, np.arange(20000)))
     assert 0 <= u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.01
     # a root's draws depend on its key, the tag and its occurrence only, not on the other rows
