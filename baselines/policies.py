@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from zeroleague.agents.base import BaseAgent, DecisionBatch, DecisionKeys, key_uniform
-from zeroleague.agents.evaluator import Evaluator
+from zeroleague.agents.evaluator import FIXED_BATCH, Evaluator
 from zeroleague.agents.registry import register_agent
 from zeroleague.envs.core import BatchedGame
 from zeroleague.envs.sixnimmt.engine import obs_slices
@@ -338,7 +338,7 @@ class PolicyAgent(BaseAgent):
     def act(self, batch: DecisionBatch) -> np.ndarray:
         keys = self.keys(batch)
         # harness games (keyed decisions): batch-size-invariant forward passes (Evaluator.fixed_batch)
-        self.evaluator.fixed_batch = 16 if batch.decisions is not None else None
+        self.evaluator.fixed_batch = FIXED_BATCH if batch.decisions is not None else None
         priors, _ = self.evaluator.evaluate(batch.observations, batch.masks)
         if self.greedy:
             return priors.argmax(axis=1).astype(np.int64)

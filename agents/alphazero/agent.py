@@ -131,7 +131,9 @@ class AlphaZeroAgent(BaseAgent):
         keys = self.keys(batch)
         evaluator = getattr(self.mcts.evaluate, "__self__", None)
         if hasattr(evaluator, "fixed_batch"):  # harness games: batch-size-invariant forward passes
-            evaluator.fixed_batch = 16 if batch.decisions is not None else None
+            from zeroleague.agents.evaluator import FIXED_BATCH  # (torch is loaded: a net is in use)
+
+            evaluator.fixed_batch = FIXED_BATCH if batch.decisions is not None else None
         reused = self._reused(batch)
         hidden = self.mcts.hidden
         result = self.mcts.search(batch.states, RowStreams(keys) if hidden else None, reuse=reused,
