@@ -145,6 +145,36 @@ def render(jsonl: Path, note: str = "") -> str:
     return "\n".join(md) + ("\n" + note if note else "")
 
 
+def plot_scaling(jsonl: Path, png: Path) -> bool:
+    """Margin vs mcs:rollouts=100 against simulations (log scale) with the 95% intervals, from the latest
+    scaling run in ``jsonl``; False when there is none."""
+    rows = [json.loads(line) for line in jsonl.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if r["phase"] == "scaling"]
+    if not rows:
+        return False
+    last = max(r.get("run", 0) for r in rows)
+    rows = sorted((r for r in rows if r.get("run", 0) == last), key=lambda r: int(r["label"].split("=")[1]))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sims = [int(r["label"].split("=")[1]) for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.errorbar(sims, [r["margin"] for r in rows], yerr=[r["ci95"] for r in rows], marker="o", capsize=3)
+    ax.axhline(0, color="grey", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_xticks(sims, [str(n) for n in sims])
+    ax.minorticks_off()
+    ax.set_xlabel("simulations per move (log scale)")
+    ax.set_ylabel("margin vs mcs:rollouts=100 (bullheads/round)")
+    ax.set_title(f"AlphaZero 6 nimmt! search, {rows[0]['deals']} deals per point", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return True
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=16)
@@ -158,11 +188,16 @@ def main(argv=None) -> int:
     ap.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset of " + ",".join(PHASES))
     ap.add_argument("--settings", default=None, help="JSON settings to use without a sweep")
     ap.add_argument("--note", default="", help="text appended to the markdown")
+    ap.add_argument("--render-only", action="store_true", help="only rewrite the markdown and plot from the jsonl")
     args = ap.parse_args(argv)
+    out = Path(args.out)
+    if args.render_only:
+        (out / "sixnimmt_search_eval.md").write_text(render(out / "sixnimmt_search_eval.jsonl", args.note))
+        plot_scaling(out / "sixnimmt_search_eval.jsonl", out / "sixnimmt_search_scaling.png")
+        return 0
     phases = args.phases.split(",")
     if "sweep" not in phases and args.settings is None:
         ap.error("without the sweep phase, --settings names the setting to evaluate")
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "sixnimmt_search_eval.jsonl"
     log = open(jsonl, "a")
@@ -208,6 +243,7 @@ def main(argv=None) -> int:
     cmd = "python benchmarks/sixnimmt_search_eval.py " + " ".join(argv or sys.argv[1:])
     note = f"{args.note}\nLast run: wall {time.perf_counter() - t0:.0f} s, {args.jobs} processes.\n\n    {cmd}\n"
     (out / "sixnimmt_search_eval.md").write_text(render(jsonl, note))
+    plot_scaling(jsonl, out / "sixnimmt_search_scaling.png")
     return 0
 
 
