@@ -103,7 +103,10 @@ def _games(env, spec_a, spec_b, n, seed, max_parallel, indices=None):
 
 
 def test_cases_cover_the_registry():
-    assert {_case(c)[1].split(":")[0] for c in CASES} == set(agent_names())
+    from zeroleague.agents.registry import _AGENTS
+
+    shipped = {n for n in agent_names() if _AGENTS[n].factory.__module__.startswith("zeroleague.")}  # not tests'
+    assert {_case(c)[1].split(":")[0] for c in CASES} == shipped
 
 
 class _Killed(Exception):
