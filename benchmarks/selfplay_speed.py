@@ -62,8 +62,9 @@ def run_one(name: str, evaluator: Evaluator, game, games: int, seed: int) -> dic
                      gumbel=GumbelConfig(num_considered=16), full_search_prob=c["full_search_prob"], fast_sims=8)
     wall = time.perf_counter() - t0
     pos = len(data.value)
-    return {"config": name, "games": n, "positions": pos, "policy_targets": float(data.policy_weight.sum()),
-            "wall_s": wall, "pos_per_h": pos / wall * 3600, "targets_per_h": float(data.policy_weight.sum()) / wall * 3600,
+    targets = float(data.policy_weight.sum())
+    return {"config": name, "games": n, "positions": pos, "policy_targets": targets,
+            "wall_s": wall, "pos_per_h": pos / wall * 3600, "targets_per_h": targets / wall * 3600,
             "evals_per_pos": evaluator.samples / pos, "evals_per_s": evaluator.samples / wall,
             "resigned": data.resigned}
 
