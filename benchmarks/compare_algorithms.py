@@ -250,9 +250,13 @@ def _policy_checkpoints(algo: str, seed: int, run_dir: Path) -> list[Checkpoint]
     """``checkpoints/step_*.pt`` then ``final.pt`` of a ``zeroleague.baselines.policies`` run (``final.pt`` replaces a
     step checkpoint at the same step)."""
     from zeroleague.baselines.policies import load_checkpoint
+    from zeroleague.baselines.ppo_policy import read_ppo_checkpoint  # PPO checkpoints are sb3 zips
+
+    def read(p: Path) -> dict[str, Any]:
+        return read_ppo_checkpoint(p) if algo == "ppo" else load_checkpoint(p, algo=algo)
 
     paths = sorted((run_dir / "checkpoints").glob("step_*.pt"))
-    blobs = [(p, load_checkpoint(p, algo=algo)) for p in [*paths, run_dir / "final.pt"]]
+    blobs = [(p, read(p)) for p in [*paths, run_dir / "final.pt"]]
     if len(blobs) > 1 and blobs[-2][1]["step"] == blobs[-1][1]["step"]:
         del blobs[-2]
     return [Checkpoint(algo, seed, k, f"{algo}:{p}", _compute_of(b["extra"], p)) for k, (p, b) in enumerate(blobs)]
