@@ -156,14 +156,18 @@ def test_time_settings_set_the_search_budget():
         assert server.execute("time_settings", ["0", "10", "1"]) == (True, "")  # 10 s byo-yomi per move
         assert server.execute("genmove", ["W"])[0]
         assert server.last_move_sims == 16  # the first timed move measures the speed
+        assert server._sec_per_sim is not None  # measured by the first timed move
+        # From here a fixed speed (1 ms per simulation), so the budget arithmetic is checked, not this machine's speed
+        server._sec_per_sim = 1e-3
         assert server.execute("time_left", ["B", "0.05", "1"]) == (True, "")
         assert server.move_budget(0) == pytest.approx(0.04)
+        expected = int(server.move_budget(0) / 1e-3)
         assert server.execute("genmove", ["B"])[0]
-        short = server.last_move_sims
+        assert server.last_move_sims == expected  # ~40: the budget over the speed
+        server._sec_per_sim = 1e-3
         assert server.execute("time_left", ["W", "30", "1"]) == (True, "")
         assert server.execute("genmove", ["W"])[0]
-        long = server.last_move_sims
-        assert short < long <= 8 * 64
+        assert server.last_move_sims == 8 * 64  # 24 s of budget, capped at 8x the spec's simulations
         assert server.last_move_seconds < 30
         # main time only: spread over the moves left
         assert server.execute("kgs-time_settings", ["absolute", "100"]) == (True, "")
