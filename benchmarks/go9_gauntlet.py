@@ -122,21 +122,14 @@ def play(args) -> None:
     print(f"[gauntlet] done in {time.time() - t0:.0f} s", flush=True)
 
 
-def wilson(s: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = s / n
-    c = (p + z * z / (2 * n)) / (1 + z * z / n)
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return c - h, c + h
-
-
 def elo(p: float) -> float:
     p = min(max(p, 1e-3), 1 - 1e-3)
     return -400 * math.log10(1 / p - 1)
 
 
 def report(args) -> None:
+    from zeroleague.leagues.harness import wilson_interval
+
     rows: dict[tuple[str, str], list[dict]] = {}
     for line in Path(args.records).read_text().splitlines():
         r = json.loads(line)
@@ -156,7 +149,7 @@ def report(args) -> None:
         w = sum(r["result"] > 0 for r in recs)
         d = sum(r["result"] == 0 for r in recs)
         s = w + 0.5 * d
-        lo, hi = wilson(s, n)
+        lo, hi = wilson_interval(s / n, n)
         tag, it = (lab.rsplit("_it", 1) + [None])[:2] if "_it" in lab else (lab, None)
         it = int(it) if it is not None else -1
         pos = meta.get((tag, it), 0)

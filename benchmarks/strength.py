@@ -40,16 +40,6 @@ from zeroleague.leagues.backends import symmetric_payoff  # noqa: E402
 from zeroleague.leagues.harness import MatchResult, play_match  # noqa: E402
 
 
-def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a rate ``successes / n``."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
 def summarize(result: MatchResult) -> dict:
     """Score rate, margin and seconds per move of agent_a in ``result`` (module docstring)."""
     recs = result.records
@@ -62,11 +52,10 @@ def summarize(result: MatchResult) -> dict:
     half_deals = float(1.96 * per_deal.std(ddof=1) / math.sqrt(len(per_deal))) if len(per_deal) > 1 else math.inf
     moves_a = sum((r.num_moves + (r.seat_a == 0)) // 2 for r in recs)  # seat 0 moves first
     moves_b = sum(r.num_moves for r in recs) - moves_a
-    score = result.wins + 0.5 * result.draws
-    lo, hi = wilson(score, n)
+    rate, lo, hi = result.score_rate()  # wins + draws/2 over games, Wilson 95% interval
     return {"games": n, "distinct_games": result.distinct_games, "wins": result.wins, "draws": result.draws,
             "losses": result.losses,
-            "score": score / max(n, 1), "score_ci95": [lo, hi], "margin": margin, "margin_ci95": half,
+            "score": rate, "score_ci95": [lo, hi], "margin": margin, "margin_ci95": half,
             "deals": len(per_deal), "margin_ci95_deals": half_deals,
             "s_per_move_agent": sum(r.time_a for r in recs) / max(moves_a, 1),
             "s_per_move_opponent": sum(r.time_b for r in recs) / max(moves_b, 1),
